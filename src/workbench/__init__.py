@@ -1,0 +1,1 @@
+"""The data design workbench: one schema model, many views, measured answers."""
