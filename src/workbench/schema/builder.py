@@ -62,8 +62,8 @@ class TableDraft:
 class SchemaBuilder:
     """Collects tables, constraints, indexes and types in any order; ``build`` freezes them."""
 
-    def __init__(self, name: str | None = None):
-        self.name = name
+    def __init__(self, name: str | None = None, dialect: str | None = None):
+        self.name, self.dialect = name, dialect
         self.tables: dict[str, TableDraft] = {}
         self.views: dict[str, View] = {}
         self.enums: dict[str, Enum] = {}
@@ -134,6 +134,7 @@ class SchemaBuilder:
             sequences=tuple(self.sequences.values()),
             schemas=tuple(self.namespaces),
             name=self.name,
+            dialect=self.dialect,
             subject_areas=dict(self.subject_areas),
         )
 

@@ -207,6 +207,7 @@ class Schema:
     sequences: tuple[Sequence, ...] = ()
     schemas: tuple[str, ...] = ()  # namespaces declared or used, in order of appearance
     name: str | None = None
+    dialect: str | None = None  # the sqlglot dialect of the text kept in the model (types, defaults...)
     subject_areas: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
 
     def __iter__(self) -> Iterator[Table]:
