@@ -1,0 +1,133 @@
+"""The workbench from a shell: the same functions as the notebooks, one command per job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _import(path: str, dialect: str):
+    from workbench.ddl import import_ddl
+
+    file = Path(path)
+    if not file.is_file():
+        raise WorkbenchError(f"{path}: no such file; give the path of a .sql file")
+    return import_ddl(file, dialect)
+
+
+def inspect_json(result) -> dict[str, object]:
+    """The `inspect --json` document: tables with columns, keys and indexes, and skipped statements."""
+    tables = []
+    for table in result.schema.tables:
+        tables.append({
+            "schema": table.schema,
+            "name": table.name,
+            "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in table.columns],
+            "primary_key": list(table.primary_key.columns) if table.primary_key else [],
+            "foreign_keys": [
+                {"columns": list(fk.columns), "ref_schema": fk.ref_schema, "ref_table": fk.ref_table,
+                 "ref_columns": list(fk.ref_columns)}
+                for fk in table.foreign_keys
+            ],
+            "unique": [list(u.columns) for u in table.uniques],
+            "indexes": [
+                {"name": i.name, "columns": list(i.columns), "unique": i.unique, "method": i.method}
+                for i in table.indexes
+            ],
+        })
+    return {"tables": tables, "skipped": [o.to_dict() for o in result.report.skipped]}
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    result = _import(args.file, args.dialect)
+    if args.json:
+        json.dump(inspect_json(result), sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 0
+    print(repr(result.schema))
+    for table in result.schema.tables:
+        pk = ", ".join(table.primary_key.columns) if table.primary_key else "no primary key"
+        print(f"  {table.key}: {len(table.columns)} columns, PK ({pk}), {len(table.foreign_keys)} FKs, "
+              f"{len(table.indexes)} indexes" + (f", {len(table.partitions)} partitions" if table.partitions else ""))
+    print(repr(result.report))
+    for outcome in result.report.skipped:
+        print(f"  {outcome.where}: {outcome.kind}: {outcome.reason or outcome.status}")
+    return 0
+
+
+def cmd_ddl(args: argparse.Namespace) -> int:
+    from workbench.ddl import normalize_dialect
+    from workbench.ddl.export import to_ddl
+
+    result = _import(args.file, args.source)
+    exported = to_ddl(result.schema, normalize_dialect(args.to))
+    if args.output:
+        Path(args.output).write_text(exported.sql + "\n", encoding="utf-8")
+    else:
+        print(exported.sql)
+    for outcome in result.report.skipped:
+        print(f"note: {outcome.where}: {outcome.kind} not imported: {outcome.reason or outcome.status}",
+              file=sys.stderr)
+    for note in exported.notes:
+        print(f"note: {note.object}: {note.construct}: {note.message}", file=sys.stderr)
+    return 0
+
+
+def cmd_er(args: argparse.Namespace) -> int:
+    from workbench.diagram import er_diagram
+
+    result = _import(args.file, args.dialect)
+    diagram = er_diagram(result.schema, focus=args.focus, depth=args.depth, layout=args.layout,
+                         group_by=None if args.group_by == "none" else args.group_by)
+    written = diagram.render(args.output)
+    print(f"wrote {written}" + (f" ({', '.join(diagram.fallbacks)})" if diagram.fallbacks else ""))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    inspect = commands.add_parser("inspect", help="import a DDL file and show the model and import report")
+    inspect.add_argument("file")
+    inspect.add_argument("--dialect", default="postgres", help="source dialect (default postgres)")
+    inspect.add_argument("--json", action="store_true", help="print the model as JSON")
+    inspect.set_defaults(run=cmd_inspect)
+
+    ddl = commands.add_parser("ddl", help="translate a DDL file to another dialect")
+    ddl.add_argument("file")
+    ddl.add_argument("--from", dest="source", default="postgres", help="source dialect")
+    ddl.add_argument("--to", required=True, help="target dialect (postgres, duckdb, mysql, sqlite, ...)")
+    ddl.add_argument("-o", "--output", help="write the DDL here instead of standard output")
+    ddl.set_defaults(run=cmd_ddl)
+
+    er = commands.add_parser("er", help="draw the ER diagram of a DDL file")
+    er.add_argument("file")
+    er.add_argument("--dialect", default="postgres")
+    er.add_argument("-o", "--output", required=True, help="OUT.svg, .png, .pdf, .dot, .mmd or .dbml")
+    er.add_argument("--focus", help="draw only this table and its neighbours")
+    er.add_argument("--depth", type=int, default=1, help="foreign-key hops around --focus (default 1)")
+    er.add_argument("--layout", default="dot", help="graphviz layout engine (default dot)")
+    er.add_argument("--group-by", default="schema", choices=["schema", "area", "none"])
+    er.set_defaults(run=cmd_er)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except WorkbenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
