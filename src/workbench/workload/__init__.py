@@ -1,0 +1,6 @@
+"""Workloads: named, weighted, parameterised statements with samplers drawn from loaded data."""
+
+from workbench.workload.samplers import parse_sampler
+from workbench.workload.workload import Problem, Query, Workload
+
+__all__ = ["Problem", "Query", "Workload", "parse_sampler"]
