@@ -142,6 +142,8 @@ def parse_sampler(text: str) -> Sampler:
     if not isinstance(node, ast.Call):
         return Constant(value=_literal(node, text))
     name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+    if name not in COLUMN_SAMPLERS and name not in PLAIN_SAMPLERS:
+        raise WorkbenchError(f"unknown sampler {name!r}{did_you_mean(name, [*COLUMN_SAMPLERS, *PLAIN_SAMPLERS])}")
     options = {k.arg: _literal(k.value, text) for k in node.keywords}
     if name in COLUMN_SAMPLERS:
         if len(node.args) != 1 or not isinstance(node.args[0], ast.Attribute):
@@ -151,9 +153,7 @@ def parse_sampler(text: str) -> Sampler:
     args = [_literal(a, text) for a in node.args]
     if name == "between":
         return Between(*args, **options)
-    if name == "choice":
-        return Choice(options=tuple(args))
-    raise WorkbenchError(f"unknown sampler {name!r}{did_you_mean(name, [*COLUMN_SAMPLERS, *PLAIN_SAMPLERS])}")
+    return Choice(options=tuple(args))
 
 
 def _literal(node: ast.expr, text: str) -> Any:
