@@ -14,8 +14,9 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _import(path: str, dialect: str):
-    from workbench.ddl import import_ddl
+    from workbench.ddl import import_ddl, normalize_dialect
 
+    dialect = normalize_dialect(dialect)
     file = Path(path)
     if not file.is_file():
         raise WorkbenchError(f"{path}: no such file; give the path of a .sql file")
