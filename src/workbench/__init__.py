@@ -1,1 +1,35 @@
-"""The data design workbench: one schema model, many views, measured answers."""
+"""The data design workbench: one schema model, many views, measured answers.
+
+The curated API a notebook needs: sketch or import a schema, see it, translate it, fill it with
+data, load it into DuckDB or PostgreSQL, and run workloads against it.
+"""
+
+from workbench.ddl import ImportResult, import_ddl
+from workbench.ddl.export import to_ddl
+from workbench.diagram import er_diagram, to_dbml, to_mermaid
+from workbench.errors import WorkbenchError
+from workbench.schema.dbml import from_dbml
+from workbench.schema.model import Schema, Table
+from workbench.schema.sketch import sketch
+from workbench.ui.display import register as _register_display
+from workbench.workload import Workload
+
+from_ddl = import_ddl
+
+__all__ = [
+    "ImportResult",
+    "Schema",
+    "Table",
+    "WorkbenchError",
+    "Workload",
+    "er_diagram",
+    "from_dbml",
+    "from_ddl",
+    "import_ddl",
+    "sketch",
+    "to_dbml",
+    "to_ddl",
+    "to_mermaid",
+]
+
+_register_display()

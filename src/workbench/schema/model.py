@@ -136,6 +136,13 @@ class Table:
     def has_column(self, name: str) -> bool:
         return any(c.name == name for c in self.columns)
 
+    def __repr__(self) -> str:
+        pk = f"PK ({', '.join(self.primary_key.columns)})" if self.primary_key else "no PK"
+        parts = [f"{len(self.columns)} columns", pk, f"{len(self.foreign_keys)} FKs", f"{len(self.indexes)} indexes"]
+        if self.partitioning:
+            parts.append(f"partitioned by {self.partitioning.strategy} ({len(self.partitions)} partitions)")
+        return f"<Table {self.key}: {', '.join(parts)}>"
+
     def is_unique_on(self, columns: tuple[str, ...]) -> bool:
         """True when the given columns are covered by the PK, a unique constraint or unique index."""
         keys = [self.primary_key.columns] if self.primary_key else []

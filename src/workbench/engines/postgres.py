@@ -1,0 +1,362 @@
+"""PostgreSQL: a fresh database on the embedded server, or a sandbox schema on the user's server.
+
+On a server given by URL the workbench creates schemas named ``workbench_<id>`` (one more per model
+namespace, ``workbench_<id>_<namespace>``), points ``search_path`` at them, refuses statements that
+would write outside them, and drops only them on close. Loads use ``COPY ... (FORMAT BINARY)`` with
+the column types read from the catalog, or text ``COPY`` when a column's type has no exact binary
+match for its Arrow type.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlglot
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from workbench.ddl.export_target import DEFAULT_SCHEMAS
+from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameters
+from workbench.engines.pgserver import MAX_IDENTIFIER_BYTES, Server, embedded_server, redact
+from workbench.errors import WorkbenchError
+from workbench.schema.model import Schema, Table
+
+BATCH_ROWS = 50_000  # rows converted to Python per step of COPY
+SANDBOX_PREFIX = "workbench_"
+_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+
+# Server type (base type of domains) -> Arrow types whose Python values its binary dumper takes.
+_BINARY: dict[str, Callable[[pa.DataType], bool]] = {
+    **dict.fromkeys(("int2", "int4", "int8"), pa.types.is_integer),
+    **dict.fromkeys(("float4", "float8"), lambda t: pa.types.is_floating(t) or pa.types.is_integer(t)),
+    "numeric": lambda t: pa.types.is_decimal(t) or pa.types.is_integer(t),
+    "bool": pa.types.is_boolean,
+    **dict.fromkeys(("text", "varchar", "bpchar", "name"),
+                    lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)),
+    "bytea": lambda t: pa.types.is_binary(t) or pa.types.is_large_binary(t),
+}
+# Dates and timestamps travel as the integers of PostgreSQL's binary format (days / microseconds since
+# 2000-01-01, timestamptz in UTC), computed by Arrow: building Python datetimes would cost 5 us a value.
+INT4_OID, INT8_OID = 23, 20
+_PG_EPOCH_DAYS, _PG_EPOCH_MICROS = 10_957, 946_684_800_000_000
+_TEMPORAL: dict[str, Callable[[pa.DataType], bool]] = {
+    "date": pa.types.is_date,
+    "timestamp": lambda t: pa.types.is_timestamp(t) and t.tz is None,
+    "timestamptz": lambda t: pa.types.is_timestamp(t) and t.tz is not None,
+}
+_READ_ONLY_COMMANDS = frozenset({"SHOW", "VACUUM"})
+_PINNED_SETTINGS = frozenset({"search_path", "role", "session_authorization"})
+_WRITES = (exp.Create, exp.Drop, exp.Alter, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable,
+           exp.Copy, exp.Into, exp.Grant, exp.Command)
+
+
+class PostgresEngine(Engine):
+    """A PostgreSQL database the workbench works in; build it with :meth:`embedded` or :meth:`sandbox`."""
+
+    name = "postgres"
+    dialect = "postgres"
+    supports_partitioning = True
+    supports_index_methods = frozenset({"btree", "hash", "gist", "gin", "brin", "spgist", "bloom"})
+    supports_fk_actions = frozenset({"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"})
+    supports_deferred_foreign_keys = True
+    supports_explain_buffers = True
+
+    def __init__(self, server: Server, connection: psycopg.Connection, *, database: str | None = None,
+                 sandbox: str | None = None):
+        super().__init__()
+        self.server, self._conn = server, connection
+        self.database = database  # created for this engine and dropped on close (embedded server)
+        self.sandbox = sandbox  # schema prefix created for this engine and dropped on close (user's server)
+        self._location = _where(server.url(connection.info.dbname))
+
+    @classmethod
+    def embedded(cls, server: Server | None = None) -> PostgresEngine:
+        """A fresh database on the embedded PostgreSQL 18 server (started on first use)."""
+        server = server or embedded_server()
+        database = server.create_database("workbench")
+        try:
+            connection = server.connect(database)
+        except BaseException:
+            server.drop_database(database)
+            raise
+        return cls(server, connection, database=database)
+
+    @classmethod
+    def sandbox_on(cls, url: str) -> PostgresEngine:
+        """A sandbox schema ``workbench_<id>`` in the database the URL names, on the user's server."""
+        server = Server(url)
+        try:
+            connection = server.connect()
+        except WorkbenchError as error:
+            raise WorkbenchError(f"{error}\nchecked: {_where(url)}; is the server running and listening there "
+                                 f"(listen_addresses, firewall), and are user, password and database "
+                                 f"right (pg_hba.conf)?") from error.__cause__
+        name = f"{SANDBOX_PREFIX}{uuid.uuid4().hex[:8]}"
+        engine = cls(server, connection, sandbox=name)
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(name)))
+        return engine
+
+    # -- engine primitives -----------------------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        number = self._conn.info.server_version
+        return f"{number // 10000}.{number % 10000}"
+
+    @property
+    def _home(self) -> str:
+        return self.sandbox or "public"
+
+    def settings(self) -> dict[str, str]:
+        return dict(self._conn.execute("SELECT name, setting FROM pg_settings ORDER BY name").fetchall())
+
+    def query(self, sql_text: str, params: Any = None) -> pd.DataFrame:
+        self._check_open()
+        with self._cursor(sql_text, params) as cursor:
+            if cursor.description is None:
+                return pd.DataFrame()
+            return pd.DataFrame(cursor.fetchall(), columns=[d.name for d in cursor.description])
+
+    def execute(self, sql_text: str, params: Any = None) -> None:
+        self._check_open()
+        with self._cursor(sql_text, params):
+            pass
+
+    def explain(self, sql_text: str, analyze: bool = False) -> dict | list:
+        """``EXPLAIN (FORMAT JSON[, ANALYZE, BUFFERS])``; with ``analyze`` the statement runs and is rolled back."""
+        self._check_open()
+        self._guard(sql_text)
+        options = "FORMAT JSON, ANALYZE, BUFFERS" if analyze else "FORMAT JSON"
+        statement = sql.SQL("EXPLAIN ({}) {}").format(sql.SQL(options), sql.SQL(sql_text.strip().rstrip(";")))
+        try:
+            with self._conn.transaction(force_rollback=True):
+                return self._conn.execute(statement).fetchone()[0]
+        except psycopg.Error as error:
+            raise _failed(sql_text, error) from error
+
+    def row_counts(self) -> dict[str, int]:
+        return {key: rows for key, rows, *_ in self._sizes()}
+
+    def table_sizes(self) -> pd.DataFrame:
+        return pd.DataFrame(self._sizes(), columns=["table", "rows", "table_bytes", "index_bytes"])
+
+    def _sizes(self) -> list[tuple[str, int, int, int]]:
+        tables = self._conn.execute(
+            "SELECT n.nspname, c.relname,"
+            " coalesce(sum(pg_table_size(t.relid)), pg_table_size(c.oid))::bigint,"
+            " coalesce(sum(pg_indexes_size(t.relid)), pg_indexes_size(c.oid))::bigint"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " LEFT JOIN LATERAL pg_partition_tree(c.oid) t ON t.isleaf"
+            " WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY(%s) AND c.relname <> %s"
+            " GROUP BY c.oid, n.nspname, c.relname ORDER BY 1, 2", [self._schemas(), BOOKKEEPING]).fetchall()
+        rows = []
+        for schema, name, table_bytes, index_bytes in tables:
+            count = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name))
+            rows.append((self._model_key(schema, name), self._conn.execute(count).fetchone()[0],
+                         table_bytes, index_bytes))
+        return rows
+
+    def _schemas(self) -> list[str]:
+        """The schemas this engine may write: the sandbox ones, or every user schema of its own database."""
+        names = [n for (n,) in self._conn.execute("SELECT nspname FROM pg_namespace ORDER BY nspname").fetchall()]
+        if self.sandbox:
+            return [n for n in names if n == self.sandbox or n.startswith(self.sandbox + "_")]
+        return [n for n in names if not n.startswith(_SYSTEM_SCHEMAS) and not n.startswith("pg_temp")]
+
+    def _physical(self, schema: Schema) -> Schema:
+        return _into_sandbox(schema, self.sandbox) if self.sandbox else schema
+
+    def _run_script(self, statements: list[str]) -> None:
+        for statement in statements:
+            self._guard(statement)
+        number = 0
+        try:
+            with self._conn.transaction():
+                for number, statement in enumerate(statements, 1):  # noqa: B007 (number names the failure)
+                    self._conn.execute(sql.SQL(statement))
+        except psycopg.Error as error:
+            raise WorkbenchError(f"PostgreSQL rejected statement {number} of {len(statements)} (all rolled back): "
+                                 f"{str(error).strip()}\n    {statements[number - 1][:500]}") from error
+
+    def _copy(self, target: exp.Table, data: pa.Table, advance: Advance, record: exp.Insert) -> str:
+        rendered = target.sql("postgres")
+        plan = [_binary_column(oid, name, field.type) for (oid, name), field in zip(
+            self._column_types(rendered, data.column_names), data.schema, strict=True)]
+        binary = None not in plan
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in data.column_names)
+        copy = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+            sql.SQL(rendered), columns, sql.SQL(" (FORMAT BINARY)" if binary else ""))
+        with self._conn.transaction(), self._conn.cursor() as cursor:
+            with cursor.copy(copy) as stream:
+                if binary:
+                    stream.set_types([oid for oid, _ in plan])
+                for batch in data.to_batches(max_chunksize=BATCH_ROWS):
+                    columns = batch.columns if not binary else [
+                        convert(column) for column, (_, convert) in zip(batch.columns, plan, strict=True)]
+                    for row in zip(*(column.to_pylist() for column in columns), strict=True):
+                        stream.write_row(row)
+                    advance(batch.num_rows)
+            cursor.execute(sql.SQL(record.sql("postgres")))
+        return "copy binary" if binary else "copy text"
+
+    def _column_types(self, table: str, columns: list[str]) -> list[tuple[int, str]]:
+        """(oid, name) of each column's type as the server has it, domains resolved to their base type."""
+        found = dict((name, (oid, typname)) for name, oid, typname in self._conn.execute(
+            "SELECT a.attname, b.oid, b.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+            " JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
+            " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped", [table]).fetchall())
+        return [found[c] for c in columns]
+
+    def _record(self, record: exp.Insert) -> None:
+        self._conn.execute(sql.SQL(record.sql("postgres")))
+
+    def _analyze(self) -> None:
+        for schema in self._schemas():
+            for (name,) in self._conn.execute(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = %s AND c.relkind IN ('r', 'p')", [schema]).fetchall():
+                self._conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, name)))
+
+    def _close(self) -> None:
+        try:
+            if self.sandbox and not self._conn.closed:
+                self.drop_sandbox()
+        finally:
+            self._conn.close()
+            if self.database:
+                self.server.drop_database(self.database)
+
+    def drop_sandbox(self) -> None:
+        """Drop the sandbox schemas (and everything in them); nothing outside them is touched."""
+        if not self.sandbox:
+            raise WorkbenchError(f"{self._describe()} has no sandbox: its whole database {self.database!r} is "
+                                 f"dropped on close()")
+        for schema in self._schemas():
+            self._conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+    def _describe(self) -> str:
+        where = f"database {self.database}" if self.database else f"sandbox {self.sandbox}"
+        return f"postgres {where} at {self._location}"
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _cursor(self, sql_text: str, params: Any) -> psycopg.Cursor:
+        """An executed cursor: ``:name`` placeholders with a Mapping run as ``$n``, else psycopg's own style."""
+        self._guard(sql_text)
+        try:
+            if isinstance(params, Mapping):
+                tree, values = _numbered(named_parameters(sql_text, params, "postgres"), params)
+                cursor = psycopg.RawCursor(self._conn)
+                return cursor.execute(tree.sql("postgres"), values)
+            return self._conn.cursor().execute(sql_text, params)
+        except psycopg.Error as error:
+            raise _failed(sql_text, error) from error
+
+    def _guard(self, sql_text: str) -> None:
+        """Refuse a statement that writes outside the sandbox (a guard against mistakes, not malice)."""
+        if self.sandbox:
+            _check_in_sandbox(sql_text, self.sandbox)
+
+
+def _binary_column(oid: int, type_name: str, arrow: pa.DataType) -> tuple[int, Callable[[pa.Array], pa.Array]] | None:
+    """(oid to dump with, Arrow conversion) for binary COPY of one column, or None when only text will do."""
+    if _BINARY.get(type_name, lambda _: False)(arrow):
+        return oid, lambda column: column
+    if not _TEMPORAL.get(type_name, lambda _: False)(arrow):
+        return None
+    if type_name == "date":
+        return INT4_OID, lambda column: pc.subtract(column.cast(pa.date32()).cast(pa.int32()), _PG_EPOCH_DAYS)
+    return INT8_OID, lambda column: pc.subtract(
+        column.cast(pa.timestamp("us", tz=arrow.tz), safe=False).cast(pa.int64()), _PG_EPOCH_MICROS)
+
+
+def _into_sandbox(schema: Schema, sandbox: str) -> Schema:
+    """The model with its namespaces renamed into the sandbox: defaults -> ``sandbox``, ``x`` -> ``sandbox_x``."""
+
+    def place(namespace: str | None) -> str:
+        if namespace is None or namespace in DEFAULT_SCHEMAS:
+            return sandbox
+        name = f"{sandbox}_{namespace}"
+        if len(name.encode()) > MAX_IDENTIFIER_BYTES:
+            raise WorkbenchError(f"schema {namespace!r} is too long for a sandbox name ({name!r} exceeds "
+                                 f"{MAX_IDENTIFIER_BYTES} bytes); shorten it in the model")
+        return name
+
+    def table(t: Table) -> Table:
+        return replace(t, schema=place(t.schema), partitions=tuple(table(p) for p in t.partitions),
+                       foreign_keys=tuple(replace(fk, ref_schema=place(fk.ref_schema) if fk.ref_schema else None)
+                                          for fk in t.foreign_keys))
+
+    def objects(items: tuple) -> tuple:
+        return tuple(replace(item, schema=place(item.schema)) for item in items)
+
+    return replace(schema, tables=tuple(table(t) for t in schema.tables), views=objects(schema.views),
+                   enums=objects(schema.enums), domains=objects(schema.domains),
+                   sequences=objects(schema.sequences), schemas=tuple(dict.fromkeys(place(s) for s in schema.schemas)))
+
+
+def _check_in_sandbox(sql_text: str, sandbox: str) -> None:
+    """Raise unless every write names only sandbox schemas (unqualified names resolve into the sandbox)."""
+    try:
+        statements = [s for s in sqlglot.parse(sql_text, read="postgres") if s is not None]
+    except SqlglotError as error:
+        raise _outside(sql_text, f"the guard cannot parse it: {str(error).splitlines()[0]}", sandbox) from error
+    for statement in statements:
+        if isinstance(statement, exp.Set):
+            changed = {i.name.lower() for i in statement.find_all(exp.Identifier, exp.Column)} & _PINNED_SETTINGS
+            if changed:
+                raise _outside(sql_text, f"it changes {', '.join(sorted(changed))}", sandbox)
+        if next(statement.find_all(*_WRITES), None) is None:
+            continue
+        if isinstance(statement, exp.Command):
+            if statement.name.upper() in _READ_ONLY_COMMANDS:
+                continue
+            raise _outside(sql_text, f"the guard cannot check {statement.name.upper()} commands", sandbox)
+        if isinstance(statement, exp.Drop | exp.Create) and statement.kind in ("DATABASE", "TABLESPACE"):
+            raise _outside(sql_text, f"a {statement.kind} belongs to the whole server", sandbox)
+        for table in statement.find_all(exp.Table):  # a schema in CREATE/DROP SCHEMA is a Table's ``db`` too
+            if table.db and table.db != sandbox and not table.db.startswith(sandbox + "_"):
+                raise _outside(sql_text, f"it names schema {table.db!r}", sandbox)
+
+
+def _outside(sql_text: str, why: str, sandbox: str) -> WorkbenchError:
+    return WorkbenchError(
+        f"refusing to run this outside the workbench sandbox ({why}); this engine writes only in schema "
+        f"{sandbox} and {sandbox}_<namespace>:\n    {sql_text.strip()[:300]}\n"
+        f"fix: use unqualified names (search_path is the sandbox), or run it yourself outside the workbench"
+    )
+
+
+def _numbered(tree: exp.Expression, params: Mapping[str, Any]) -> tuple[exp.Expression, list[Any]]:
+    """``:name`` placeholders replaced by ``$1, $2...`` (one number per name) and the values in that order."""
+    order: dict[str, int] = {}
+
+    def number(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and node.name:
+            position = order.setdefault(node.name, len(order) + 1)
+            return exp.Parameter(this=exp.Literal.number(position))
+        return node
+
+    tree = tree.transform(number)
+    return tree, [params[name] for name in order]
+
+
+def _where(conninfo: str) -> str:
+    """``host=... port=... user=... dbname=...`` of a conninfo or URL: never the password."""
+    parts = conninfo_to_dict(conninfo)
+    return " ".join(f"{key}={parts[key]}" for key in ("host", "port", "user", "dbname") if parts.get(key)) or \
+        redact(conninfo)
+
+
+def _failed(sql_text: str, error: psycopg.Error) -> WorkbenchError:
+    return WorkbenchError(f"PostgreSQL: {redact(str(error)).strip()}\n    in: {sql_text.strip()[:500]}")
