@@ -37,15 +37,17 @@ class Target:
     schemas: bool = True
     default_schema: str | None = None
     enums: str = "check"  # "type" (CREATE TYPE AS ENUM) | "inline" (MySQL ENUM(...)) | "check"
+    inline_enum: bool = False  # an anonymous ENUM('a', 'b') column type is valid
     domains: bool = False
     sequences: bool = False
     autoincrement: str = "identity"  # "identity" | "sequence" | "auto_increment" | "rowid"
     fk_inline: bool = False  # foreign keys inside CREATE TABLE (no ALTER TABLE ADD CONSTRAINT)
     fk_needs_declared_key: bool = False  # referenced columns must be a PK/UNIQUE constraint
+    fk_same_schema: bool = False  # no foreign keys across schemas
     fk_actions: frozenset[str] = ALL_FK_ACTIONS
     deferrable: bool = False
     partitioning: bool = False
-    index_methods: frozenset[str] = frozenset({"btree"})
+    index_methods: frozenset[str] | None = frozenset({"btree"})  # None: any method
     index_using: bool = False  # render ``USING method``
     index_include: bool = False
     index_where: bool = False
@@ -57,6 +59,7 @@ class Target:
     materialized_views: bool = False
     types: frozenset[DType] | None = None  # types the target has; others fall back to TEXT
     arrays: bool = False
+    default_parens: bool = False  # expression defaults must be parenthesized (SQLite, MySQL)
 
 
 _STANDARD = Target(dialect="", label="")
@@ -65,28 +68,28 @@ _PROFILES = {
     "postgres": Target(
         "postgres", "PostgreSQL", default_schema="public", enums="type", domains=True, sequences=True,
         deferrable=True, partitioning=True,
-        index_methods=frozenset({"btree", "hash", "gist", "gin", "brin", "spgist", "bloom"}),
-        index_using=True, index_include=True, index_where=True, index_opclass=True,
+        index_methods=None, index_using=True, index_include=True, index_where=True, index_opclass=True,
         nulls_not_distinct=True, materialized_views=True, arrays=True,
     ),
     "duckdb": Target(
-        "duckdb", "DuckDB", default_schema="main", enums="type", sequences=True, autoincrement="sequence",
-        fk_inline=True, fk_needs_declared_key=True, fk_actions=frozenset({"RESTRICT", "NO ACTION"}),
+        "duckdb", "DuckDB", default_schema="main", enums="type", inline_enum=True, sequences=True,
+        autoincrement="sequence", fk_inline=True, fk_needs_declared_key=True, fk_same_schema=True,
+        fk_actions=frozenset({"RESTRICT", "NO ACTION"}),
         stored_generated=False, arrays=True,
-        types=_PORTABLE_TYPES | {DType.UUID, DType.JSON, DType.INTERVAL, DType.HUGEINT, DType.UHUGEINT,
+        types=_PORTABLE_TYPES | {DType.UUID, DType.JSON, DType.INTERVAL, DType.ENUM,
                                  DType.TIMETZ, DType.ARRAY, DType.LIST, DType.STRUCT, DType.MAP},
     ),
     "mysql": Target(
-        "mysql", "MySQL", schemas=False, enums="inline", autoincrement="auto_increment",
-        fk_actions=ALL_FK_ACTIONS - {"SET DEFAULT"}, index_methods=frozenset({"btree", "hash"}),
-        index_expressions=False, comments="inline",
+        "mysql", "MySQL", schemas=False, enums="inline", inline_enum=True, autoincrement="auto_increment",
+        fk_actions=ALL_FK_ACTIONS - {"SET DEFAULT"},
+        index_expressions=False, comments="inline", default_parens=True,
         types=_PORTABLE_TYPES | {DType.JSON, DType.MEDIUMTEXT, DType.LONGTEXT, DType.TINYTEXT,
                                  DType.MEDIUMBLOB, DType.LONGBLOB, DType.TINYBLOB, DType.YEAR, DType.ENUM,
                                  DType.SET},
     ),
     "sqlite": Target(
         "sqlite", "SQLite", schemas=False, autoincrement="rowid", fk_inline=True, deferrable=True,
-        index_where=True, comments=None,
+        index_where=True, comments=None, default_parens=True,
     ),
 }
 
