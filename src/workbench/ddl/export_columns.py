@@ -140,6 +140,9 @@ def _autoincrement(ctx: Context, table: Table, column: Column, table_ref: exp.Ta
     if style == "auto_increment":
         return [exp.AutoIncrementColumnConstraint()], None
     if style == "sequence":
+        owned = next((s for s in ctx.schema.sequences if s.owned_by == obj), None)
+        if owned is not None:  # the model's own sequence (e.g. an identity's) is exported already
+            return [], nextval_call(ctx, ctx.names.table(owned.key))
         sequence = exp.Table(this=ctx.ident(f"{table.name}_{column.name}_seq"), db=table_ref.args.get("db"))
         ctx.extra_sequences.append(sequence)
         return [], nextval_call(ctx, sequence)
