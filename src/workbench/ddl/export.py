@@ -93,6 +93,14 @@ def _tables(ctx: Context) -> tuple[list[exp.Expression], list[exp.Expression]]:
                      f"{ctx.label} creates referenced tables first and cannot add keys later; foreign key "
                      f"{fk.name or fk.columns} -> {fk.ref_key} closes a cycle and is not exported")
             dropped.add(id(fk))
+    if ctx.target.dialect == "duckdb":
+        for key, table in by_key.items():
+            for fk in table.foreign_keys:
+                if ctx.schema.referenced_table(fk) is table:
+                    ctx.note(f"{key}.{fk.name or fk.columns}", "self-referencing foreign key",
+                             "DuckDB checks a key only against rows that existed before the statement, so a "
+                             "table that references itself cannot be bulk-loaded; the key is not exported")
+                    dropped.add(id(fk))
     creates: list[exp.Expression] = []
     alters: list[exp.Expression] = []
     for key in order:

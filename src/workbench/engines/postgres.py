@@ -46,7 +46,8 @@ _BINARY: dict[str, Callable[[pa.DataType], bool]] = {
 }
 # Dates and timestamps travel as the integers of PostgreSQL's binary format (days / microseconds since
 # 2000-01-01, timestamptz in UTC), computed by Arrow: building Python datetimes would cost 5 us a value.
-INT4_OID, INT8_OID = 23, 20
+INT4_OID, INT8_OID, TEXT_OID = 23, 20, 25
+_CHARACTER = frozenset({"varchar", "bpchar", "name"})
 _PG_EPOCH_DAYS, _PG_EPOCH_MICROS = 10_957, 946_684_800_000_000
 _TEMPORAL: dict[str, Callable[[pa.DataType], bool]] = {
     "date": pa.types.is_date,
@@ -271,7 +272,8 @@ class PostgresEngine(Engine):
 def _binary_column(oid: int, type_name: str, arrow: pa.DataType) -> tuple[int, Callable[[pa.Array], pa.Array]] | None:
     """(oid to dump with, Arrow conversion) for binary COPY of one column, or None when only text will do."""
     if _BINARY.get(type_name, lambda _: False)(arrow):
-        return oid, lambda column: column
+        # character types share text's binary form; psycopg has dumpers for text only
+        return (TEXT_OID if type_name in _CHARACTER else oid), lambda column: column
     if not _TEMPORAL.get(type_name, lambda _: False)(arrow):
         return None
     if type_name == "date":
