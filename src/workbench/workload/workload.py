@@ -169,7 +169,8 @@ class Workload:
 
     def __repr__(self) -> str:
         problems = f", {len(self.problems)} problems" if self.problems else ""
-        return f"<Workload {self.file or ''}: {len(self.queries)} queries{problems}>"
+        source = Path(self.file).name if self.file else "<text>"
+        return f"<Workload {source}: {len(self.queries)} queries{problems}>"
 
     def _repr_html_(self) -> str:
         rows = "".join(
