@@ -17,11 +17,11 @@ lab: $(STAMP)  ## JupyterLab on notebooks/ (DuckDB needs nothing more)
 
 test: $(STAMP)  ## lint, unit tests, the PostgreSQL suite, every notebook under nbval
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/pytest tests
+	$(BIN)/pytest -m "not corpus" tests
 	WORKBENCH_SCALE=ci $(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
 
 corpus: $(STAMP)  ## fidelity over ../shared/corpus, compared with a real PostgreSQL catalog
-	$(BIN)/pytest -m corpus tests/corpus
+	$(BIN)/pytest -m corpus tests
 
 benchmarks: $(STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done

@@ -15,7 +15,7 @@ from workbench.errors import WorkbenchError
 from workbench.schema.builder import SchemaBuilder
 from workbench.schema.model import CheckConstraint, Column, Enum, ForeignKey, PrimaryKey, UniqueConstraint
 
-PAGILA = Path("/work/shared/corpus/schemas/pagila_schema.sql")
+PAGILA = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "schemas" / "pagila_schema.sql"
 ROWS = {"customers": 800, "categories": 60, "products": 300, "orders": 3000, "order_items": 6000}
 
 
@@ -343,6 +343,7 @@ def test_types_of_other_dialects():
     assert df.n.between(-127, 127).all() and df.id.is_unique
 
 
+@pytest.mark.corpus
 @pytest.mark.corpus
 def test_pagila_generates_consistent_data():
     postgres = pytest.importorskip("workbench.ddl.postgres")

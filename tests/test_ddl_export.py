@@ -302,6 +302,7 @@ def execute_all(execute, error: type[Exception], export: DDLExport, gaps: dict[s
 
 
 @pytest.mark.corpus
+@pytest.mark.corpus
 @pytest.mark.parametrize(("path", "dialect"), ALL_FILES)
 def test_corpus_to_duckdb_and_sqlite(path: str, dialect: str) -> None:
     schema = imported(path, dialect)
@@ -326,6 +327,7 @@ def loadable(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not skip.match(line))
 
 
+@pytest.mark.corpus
 @pytest.mark.corpus
 @pytest.mark.postgres
 @pytest.mark.parametrize("path", POSTGRES_FILES)

@@ -32,6 +32,7 @@ def corpus(name: str):
 
 
 @pytest.mark.corpus
+@pytest.mark.corpus
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_corpus_counts(name: str) -> None:
     _, tables, columns, pks, fks, views, indexes = EXPECTED[name]
@@ -50,6 +51,7 @@ def test_corpus_counts(name: str) -> None:
             assert schema.referenced_table(fk) is not None
 
 
+@pytest.mark.corpus
 @pytest.mark.corpus
 def test_sakila_mysql_details() -> None:
     result = corpus("sakila_mysql_schema.sql")
@@ -83,6 +85,7 @@ def test_sakila_mysql_details() -> None:
 
 
 @pytest.mark.corpus
+@pytest.mark.corpus
 def test_sakila_sqlite_details() -> None:
     result = corpus("sakila_sqlite_schema.sql")
     film = result.schema.table("film")
@@ -95,6 +98,7 @@ def test_sakila_sqlite_details() -> None:
     assert len(triggers) == 30 and triggers[0].line == 30
 
 
+@pytest.mark.corpus
 @pytest.mark.corpus
 def test_chinook_inserts_are_reported_not_parsed() -> None:
     result = corpus("chinook_mysql.sql")

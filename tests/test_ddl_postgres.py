@@ -10,7 +10,7 @@ from workbench.ddl.postgres import canonical_type, import_postgres
 from workbench.ddl.report import ERROR, MODELLED, NOT_MODELLED
 from workbench.errors import DDLSyntaxError
 
-CORPUS = Path("/work/shared/corpus")
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
 def schema_of(sql: str):
@@ -235,6 +235,7 @@ def all_tables(tables):
         yield from all_tables(table.partitions)
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("name", CORPUS_COUNTS)
 def test_corpus_file_imports_without_errors(name):
     result = import_postgres((CORPUS / name).read_text(), file=name)
@@ -243,6 +244,7 @@ def test_corpus_file_imports_without_errors(name):
     assert (len(tables), sum(len(t.foreign_keys) for t in tables)) == CORPUS_COUNTS[name]
 
 
+@pytest.mark.corpus
 def test_job_indexes_on_top_of_job_schema():
     text = "".join((CORPUS / f"schemas/job_imdb_{part}.sql").read_text() for part in ("schema", "fkindexes"))
     result = import_postgres(text)
@@ -250,6 +252,7 @@ def test_job_indexes_on_top_of_job_schema():
     assert sum(len(t.indexes) for t in result.schema.tables) == 23
 
 
+@pytest.mark.corpus
 def test_pagila_details():
     result = import_postgres((CORPUS / "schemas/pagila_schema.sql").read_text())
     assert len(result.report.outcomes) >= 388
