@@ -1,0 +1,48 @@
+"""Data commands: list the sample domains, generate and load one."""
+
+from __future__ import annotations
+
+import argparse
+
+from workbench.errors import WorkbenchError
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from workbench.domains import datasets_root, domains
+
+    found = domains()
+    if not found:
+        raise WorkbenchError(f"no sample domains under {datasets_root()}; set WORKBENCH_DATASETS to their folder")
+    for found_domain in found:
+        schema = found_domain.schema
+        print(f"{found_domain.name:15s} {len(schema.tables):3d} tables  {len(found_domain.workload):3d} queries  "
+              f"{found_domain.path}")
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from workbench.domains import domain, parse_scale
+    from workbench.engines import connect
+
+    chosen = domain(args.dataset)
+    with connect(args.engine) as engine:
+        report = chosen.load(engine, parse_scale(args.scale), seed=args.seed, progress=not args.quiet)
+        counts = engine.row_counts()
+        print(f"{chosen.name} at scale {args.scale} (seed {args.seed}) into {engine!r}: "
+              f"{sum(counts.values()):,} rows in {report.seconds:.1f} s")
+        for table, rows in counts.items():
+            print(f"  {table:40s} {rows:>12,}")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    datasets = commands.add_parser("datasets", help="list the sample domains")
+    datasets.set_defaults(run=cmd_datasets)
+
+    load = commands.add_parser("load", help="generate a sample domain's data and load it into an engine")
+    load.add_argument("dataset", help="a domain name (see `workbench datasets`) or its folder")
+    load.add_argument("--engine", default="duckdb", help="duckdb, duckdb:PATH, postgres or postgresql://...")
+    load.add_argument("--scale", default="ci", help="ci, small, medium, large, or a multiplier such as 0.5")
+    load.add_argument("--seed", type=int, default=0)
+    load.add_argument("--quiet", action="store_true", help="no progress bars")
+    load.set_defaults(run=cmd_load)
