@@ -9,6 +9,7 @@ indexes and deferrable foreign keys, data parents first (one transaction per tab
 from __future__ import annotations
 
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -21,13 +22,19 @@ from sqlglot import exp
 from tqdm.auto import tqdm
 
 from workbench.ddl.export import ExportNote, to_ddl
+from workbench.ddl.export_context import Context
+from workbench.ddl.export_indexes import create_index
 from workbench.ddl.export_names import NameMap, all_tables
 from workbench.ddl.export_target import Target, target_for
+from workbench.engines.execution import Execution
 from workbench.errors import UnknownNameError, WorkbenchError
-from workbench.schema.model import Schema, Table
+from workbench.schema.model import Index, Schema, Table
 
 BOOKKEEPING = "_workbench_loads"
+SERVER_TIMES = ("query", "calls", "mean_exec_ms", "mean_plan_ms")
 Advance = Callable[[int], None]
+
+__all__ = ["BOOKKEEPING", "SERVER_TIMES", "Engine", "Execution", "LoadInterrupted", "LoadReport", "TableLoad"]
 
 
 @dataclass(frozen=True)
@@ -107,11 +114,13 @@ class Engine(ABC):
     supports_deferred_foreign_keys: bool = False  # foreign keys can be added after the load
     supports_explain_buffers: bool = False
     supports_sizes: bool = True  # table_sizes() reports bytes
+    supports_clone: bool = False  # clone() copies the loaded database (embedded PostgreSQL)
 
     def __init__(self) -> None:
         self._pending: list[str] = []  # index and key statements deferred until the data is in
         self._created: set[str] = set()  # model keys of the tables this engine created
         self._keys: dict[tuple[str, str], str] = {}  # (schema, name) as stored -> model key
+        self._settings: dict[str, str] = {}  # configure()d session settings, re-applied on reconnect
         self._closed = False
 
     # -- primitives each engine supplies -------------------------------------------------------
@@ -168,10 +177,39 @@ class Engine(ABC):
     def _close(self) -> None:
         """Release connections and drop what this engine created."""
 
+    @abstractmethod
+    def timed(self, sql: str, *, timeout_s: float | None = None, rollback: bool = False,
+              checksum: bool = True) -> Execution:
+        """Run final SQL text once, timing execute + fetch of all rows; never raises for the statement.
+
+        A timeout or a failure is a status of the :class:`Execution`; ``rollback=True`` runs it in a
+        transaction rolled back after timing, so writes leave the data unchanged.
+        """
+
+    @abstractmethod
+    def reconnect(self) -> None:
+        """A new connection (a cold first query where the engine allows it), settings re-applied."""
+
+    @abstractmethod
+    def index_sizes(self) -> pd.DataFrame:
+        """Columns ``table`` (model key), ``index``, ``method``, ``bytes`` (Int64, NA where unknown)."""
+
+    @abstractmethod
+    def insert_seconds(self, table: str, data: pa.Table) -> float:
+        """Seconds to insert ``data`` into model table ``table`` (its indexes maintained), rolled back after."""
+
+    @abstractmethod
+    def _apply_settings(self, settings: Mapping[str, str]) -> None:
+        """Check and set session settings; raise WorkbenchError naming an unknown or refused one."""
+
     @property
     @abstractmethod
     def _home(self) -> str:
         """The default schema where unqualified tables and the bookkeeping table live."""
+
+    def _guard(self, sql: str) -> None:
+        """Refuse a statement this engine must not run (the URL sandbox); nothing by default."""
+        return None
 
     def _physical(self, schema: Schema) -> Schema:
         """The model as this engine stores it (a sandbox renames namespaces); identity by default."""
@@ -249,6 +287,47 @@ class Engine(ABC):
             self._pending = []
         self._analyze()
 
+    def clone(self) -> Engine:
+        """The same tables, rows, indexes and statistics in a new database (see ``supports_clone``)."""
+        raise WorkbenchError(f"{self._describe()} cannot clone its database (supports_clone is False); "
+                             f"fix: load each variant into its own engine, or use the embedded PostgreSQL "
+                             f"(connect('postgres')), which clones with CREATE DATABASE ... TEMPLATE")
+
+    def configure(self, settings: Mapping[str, str]) -> None:
+        """Session settings (``SET name = value``), checked first and kept across :meth:`reconnect`."""
+        self._check_open()
+        settings = {str(name): str(value) for name, value in settings.items()}
+        self._apply_settings(settings)
+        self._settings.update(settings)
+
+    def index_statement(self, schema: Schema, table: str, index: Index) -> str:
+        """The CREATE INDEX this engine runs for ``index`` on model table ``table`` (the twin of build_index)."""
+        return self._create_index(schema, table, index).sql(self.dialect)
+
+    def build_index(self, schema: Schema, table: str, index: Index) -> float:
+        """Create ``index`` on model table ``table``; returns the seconds the build took."""
+        self._check_open()
+        statement = self.index_statement(schema, table, index)
+        self._guard(statement)  # checked (and remembered) before the clock starts
+        started = time.perf_counter()
+        self._run_script([statement])
+        return time.perf_counter() - started
+
+    def drop_index(self, schema: Schema, table: str, index: Index) -> None:
+        """Drop ``index`` (named as :meth:`build_index` named it) from model table ``table``."""
+        self._check_open()
+        created = self._create_index(schema, table, index).this
+        name = exp.Table(this=created.this.copy(), db=created.args["table"].args.get("db"))
+        self._run_script([exp.Drop(kind="INDEX", tables=[name]).sql(self.dialect)])
+
+    def server_times(self) -> pd.DataFrame:
+        """The server's own statistics of this database's statements (empty where the engine has none)."""
+        return server_frame([])
+
+    def reset_server_times(self) -> None:
+        """Forget the statistics :meth:`server_times` reports (nothing to forget by default)."""
+        return None
+
     def load_status(self) -> pd.DataFrame:
         """The bookkeeping log: one row per table load attempt (``complete`` or ``failed``)."""
         table = self._bookkeeping_table()
@@ -305,6 +384,33 @@ class Engine(ABC):
         return {model.key: names.table(stored.key)
                 for model, stored in zip(all_tables(schema.tables), all_tables(physical.tables), strict=True)}
 
+    def _create_index(self, schema: Schema, table: str, index: Index) -> exp.Create:
+        """The exporter's CREATE INDEX for the stored table; raise quoting its notes when it cannot build one."""
+        model = schema.table(table)
+        physical = self._physical(schema)
+        stored = dict(zip((t.key for t in all_tables(schema.tables)), all_tables(physical.tables), strict=True))
+        ctx = Context(physical, self.target)
+        statement = create_index(ctx, stored[model.key], index)
+        notes = "; ".join(note.message for note in ctx.notes)
+        label = index.name or f"({', '.join(index.columns)})"
+        if statement is None:
+            methods = ", ".join(sorted(self.supports_index_methods))
+            raise WorkbenchError(f"{self.name} cannot build index {label} on {model.key}: {notes}\n"
+                                 f"fix: pick what this engine has (methods: {methods}) or leave this index out of "
+                                 f"the {self.name} variants")
+        if notes:
+            warnings.warn(f"index {label} on {model.key} differs on {self.name}: {notes}", stacklevel=3)
+        return statement
+
+    def _stored(self, table: str) -> exp.Table:
+        """The stored table of a model key this engine created (or of an unambiguous bare name)."""
+        matches = [place for place, key in self._keys.items() if key == table] or \
+                  [place for place in self._keys if place[1] == table]
+        if len(matches) != 1:
+            raise UnknownNameError("table created by this engine", table, self._keys.values())
+        schema, name = matches[0]
+        return exp.table_(exp.to_identifier(name, quoted=True), db=exp.to_identifier(schema, quoted=True))
+
     def _model_key(self, schema: str, name: str) -> str:
         """The model key of a stored table: as created from a model, else ``schema.name``."""
         return self._keys.get((schema, name), name if schema == self._home else f"{schema}.{name}")
@@ -332,6 +438,12 @@ class Engine(ABC):
     def _check_open(self) -> None:
         if self._closed:
             raise WorkbenchError(f"{self._describe()} is closed; connect again with workbench.connect(...)")
+
+
+def server_frame(rows: list[tuple[str, int, float, float]]) -> pd.DataFrame:
+    """Rows of ``SERVER_TIMES`` as a frame with fixed dtypes (also when empty)."""
+    frame = pd.DataFrame(rows, columns=list(SERVER_TIMES))
+    return frame.astype({"query": object, "calls": "Int64", "mean_exec_ms": float, "mean_plan_ms": float})
 
 
 def _without_constraints(schema: Schema, foreign_keys: bool) -> Schema:

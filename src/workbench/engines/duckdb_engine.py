@@ -2,13 +2,20 @@
 
 Loads register each Arrow slice as a view and ``INSERT INTO ... SELECT`` from it (millions of rows
 per second; never row by row). Extensions are never downloaded: only the built-in ones are used.
+Statements run on a cursor of the database handle, so :meth:`DuckDBEngine.reconnect` can replace it;
+timeouts are a watchdog thread calling ``interrupt()``.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import threading
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +25,14 @@ import pyarrow as pa
 from sqlglot import exp
 
 from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameters
-from workbench.errors import WorkbenchError
+from workbench.engines.execution import Execution
+from workbench.engines.execution import checksum as rows_checksum
+from workbench.errors import UnknownNameError, WorkbenchError
 
 BATCH_ROWS = 1_000_000  # rows per INSERT: large enough to stay fast, small enough for a moving progress bar
 _OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+# A DML statement answers with one ``Count`` row: that is its affected-row count, as PostgreSQL reports it.
+_DML = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(?:insert|update|delete|merge)\b", re.I | re.S)
 
 
 class DuckDBEngine(Engine):
@@ -36,8 +47,14 @@ class DuckDBEngine(Engine):
     def __init__(self, path: str | Path | None = None, *, config: Mapping[str, Any] | None = None):
         super().__init__()
         self.path = Path(path) if path is not None else None
+        self._config = {**_OFFLINE, **(config or {})}
+        self._db = self._open()
+        self._con = self._db.cursor()
+        self._watchdog = _Watchdog()
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
         try:
-            self._con = duckdb.connect(str(self.path or ":memory:"), config={**_OFFLINE, **(config or {})})
+            return duckdb.connect(str(self.path or ":memory:"), config=self._config)
         except duckdb.Error as error:
             raise WorkbenchError(f"cannot open DuckDB database {self._describe()}: {error}\n"
                                  f"fix: check the path exists and no other process holds the file") from error
@@ -82,6 +99,85 @@ class DuckDBEngine(Engine):
         finally:
             self._con.execute("ROLLBACK")
         return json.loads(rows[0][1])
+
+    def timed(self, sql: str, *, timeout_s: float | None = None, rollback: bool = False,
+              checksum: bool = True) -> Execution:
+        """Execute + ``fetchall`` timed; the watchdog thread interrupts the statement after ``timeout_s``."""
+        self._check_open()
+        con = self._con
+        if rollback:
+            con.execute("BEGIN")
+        try:
+            with self._watchdog.watching(con, timeout_s) as fired:
+                started = time.perf_counter()
+                try:
+                    con.execute(sql)
+                    rows = con.fetchall()
+                except duckdb.Error as error:
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if fired() and isinstance(error, duckdb.InterruptException):
+                        return Execution("timeout", timeout_s * 1000, error=f"timed out after {timeout_s} s")
+                    return Execution("error", elapsed, error=f"DuckDB: {error}")
+                elapsed = (time.perf_counter() - started) * 1000
+            description = con.description
+        finally:
+            if rollback:
+                con.execute("ROLLBACK")
+        if description and len(rows) == 1 and description[0][0] == "Count" and _is_dml(sql):
+            return Execution("ok", elapsed, rows[0][0], rows_checksum(rows) if checksum else None)
+        return Execution("ok", elapsed, len(rows), rows_checksum(rows) if checksum else None)
+
+    def reconnect(self) -> None:
+        """A new connection: a file database is closed and reopened (cold cache); memory keeps its data."""
+        self._check_open()
+        self._con.close()
+        if self.path is not None:
+            self._db.close()
+            self._db = self._open()
+        self._con = self._db.cursor()
+        self._apply_settings(self._settings)
+
+    def _apply_settings(self, settings: Mapping[str, str]) -> None:
+        known = {name for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()}
+        for name in settings:
+            if name.lower() not in known:
+                raise UnknownNameError("DuckDB setting", name, known)
+        for name, value in settings.items():
+            statement = exp.Set(expressions=[exp.SetItem(this=exp.EQ(
+                this=exp.column(exp.to_identifier(name)), expression=exp.Literal.string(value)))])
+            try:
+                self._con.execute(statement.sql("duckdb")).fetchall()
+            except duckdb.Error as error:
+                raise WorkbenchError(f"DuckDB refused setting {name} = {value!r}: {error}") from error
+
+    def index_sizes(self) -> pd.DataFrame:
+        """DuckDB's ART indexes made by CREATE INDEX (key constraints' own indexes are not listed); no bytes."""
+        rows = self._con.execute(
+            "SELECT schema_name, table_name, index_name FROM duckdb_indexes() "
+            "WHERE database_name = current_database() ORDER BY 1, 2, 3").fetchall()
+        frame = pd.DataFrame([(self._model_key(schema, table), index, "art", pd.NA) for schema, table, index in rows],
+                             columns=["table", "index", "method", "bytes"])
+        return frame.astype({"bytes": "Int64"})
+
+    def insert_seconds(self, table: str, data: pa.Table) -> float:
+        """INSERT from the Arrow table in a transaction that is rolled back; only the INSERT is timed."""
+        self._check_open()
+        target = self._stored(table)
+        view = f"_workbench_arrow_{uuid.uuid4().hex[:12]}"
+        columns = [exp.to_identifier(name, quoted=True) for name in data.column_names]
+        insert = exp.insert(exp.select(*columns).from_(exp.to_identifier(view, quoted=True)), target,
+                            columns=columns).sql("duckdb")
+        self._con.register(view, data)
+        self._con.execute("BEGIN")
+        try:
+            started = time.perf_counter()
+            self._con.execute(insert).fetchall()
+            return time.perf_counter() - started
+        except duckdb.Error as error:
+            raise _failed(insert, error) from error
+        finally:
+            self._con.execute("ROLLBACK")
+            self._con.unregister(view)
 
     def row_counts(self) -> dict[str, int]:
         return {key: rows for key, rows, *_ in self._sizes()}
@@ -156,10 +252,74 @@ class DuckDBEngine(Engine):
         self._con.execute("ANALYZE").fetchall()
 
     def _close(self) -> None:
+        self._watchdog.stop()
         self._con.close()
+        self._db.close()
 
     def _describe(self) -> str:
         return f"duckdb:{self.path}" if self.path else "duckdb (in memory)"
+
+
+class _Watchdog:
+    """One sleeping thread per engine that interrupts the connection when a statement outlives its deadline.
+
+    Cheaper than a ``threading.Timer`` per statement (a thread start each time): arming a deadline no
+    earlier than the one the thread sleeps toward wakes nothing; a disarmed deadline is dropped when
+    the thread next wakes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._deadline: float | None = None  # of the statement now running
+        self._target: duckdb.DuckDBPyConnection | None = None
+        self._waking_at: float | None = None  # when the thread wakes; None: asleep until notified
+        self._fired = self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def watching(self, con: duckdb.DuckDBPyConnection, timeout_s: float | None) -> Iterator[Callable[[], bool]]:
+        """Interrupt ``con`` after ``timeout_s`` seconds (None: never); yields "did it fire?"."""
+        if timeout_s is None:
+            yield lambda: False
+            return
+        with self._lock:
+            self._deadline, self._target, self._fired = time.monotonic() + timeout_s, con, False
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="workbench-duckdb-timeout", daemon=True)
+                self._thread.start()
+            elif self._waking_at is None or self._deadline < self._waking_at:
+                self._lock.notify()
+        try:
+            yield lambda: self._fired
+        finally:
+            with self._lock:
+                self._deadline = self._target = None
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._lock.notify()
+
+    def _run(self) -> None:
+        with self._lock:
+            while not self._stopped:
+                if self._deadline is None:
+                    self._waking_at = None
+                    self._lock.wait()
+                    continue
+                remaining = self._deadline - time.monotonic()
+                if remaining <= 0:
+                    self._fired = True
+                    self._target.interrupt()
+                    self._deadline = None
+                    continue
+                self._waking_at = self._deadline
+                self._lock.wait(remaining)
+
+
+@lru_cache(maxsize=4096)
+def _is_dml(sql: str) -> bool:
+    return _DML.match(sql) is not None
 
 
 def _failed(sql: str, error: duckdb.Error) -> WorkbenchError:

@@ -79,17 +79,36 @@ class Server:
         """Where ``psql``, ``pg_dump`` and ``pgbench`` live (the wheel's clients work with any server)."""
         return POSTGRES_BIN_PATH
 
-    def create_database(self, prefix: str = "workbench") -> str:
-        """Create a fresh, uniquely named, empty database and return its name."""
+    def create_database(self, prefix: str = "workbench", *, template: str | None = None) -> str:
+        """Create a fresh, uniquely named database (empty, or a copy of ``template``) and return its name.
+
+        A template must have no open session while it is copied (PostgreSQL's rule).
+        """
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         if len(name.encode()) > MAX_IDENTIFIER_BYTES:
             raise WorkbenchError(f"database prefix {prefix!r} is too long: PostgreSQL names hold "
                                  f"{MAX_IDENTIFIER_BYTES} bytes and 13 are needed for the unique suffix; "
                                  f"use a shorter prefix")
+        create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            create = sql.SQL("{} TEMPLATE {}").format(create, sql.Identifier(template))
         with self.connect() as connection:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            try:
+                connection.execute(create)
+            except psycopg.Error as error:
+                raise WorkbenchError(self._create_failed(connection, template, error)) from error
         self._created.add(name)
         return name
+
+    @staticmethod
+    def _create_failed(connection: psycopg.Connection, template: str | None, error: psycopg.Error) -> str:
+        message = f"cannot create a database on {redact(str(connection.info.dsn))}: {redact(str(error)).strip()}"
+        if template is None:
+            return message
+        sessions = connection.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                                      [template]).fetchone()[0]
+        return (f"{message}\n{sessions} other session(s) are connected to the template database {template!r}; "
+                f"fix: close them (other connections, notebooks) and clone again")
 
     def drop_database(self, name: str) -> None:
         """Drop a database this object created (closing its connections); refuse any other."""

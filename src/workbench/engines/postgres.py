@@ -5,13 +5,22 @@ namespace, ``workbench_<id>_<namespace>``), points ``search_path`` at them, refu
 would write outside them, and drops only them on close. Loads use ``COPY ... (FORMAT BINARY)`` with
 the column types read from the catalog, or text ``COPY`` when a column's type has no exact binary
 match for its Arrow type.
+
+``timed`` sends the statement text alone as one simple-protocol message (one round trip, no prepared
+statement: the same protocol as pgbench and most applications). Its timeout is the session's
+``statement_timeout``, set before the clock starts when it changes and restored before the connection
+serves anything else, so it holds for timed statements only. It waits in libpq without the GIL and
+cannot be interrupted from Python: give it a timeout.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -20,14 +29,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlglot
 from psycopg import sql
+from psycopg.adapt import Transformer
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, TransactionStatus
+from psycopg.pq.abc import PGresult
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from workbench.ddl.export_target import DEFAULT_SCHEMAS
-from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameters
-from workbench.engines.pgserver import MAX_IDENTIFIER_BYTES, Server, embedded_server, redact
-from workbench.errors import WorkbenchError
+from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameters, server_frame
+from workbench.engines.execution import Execution
+from workbench.engines.execution import checksum as rows_checksum
+from workbench.engines.pgserver import MAX_IDENTIFIER_BYTES, PRELOAD, Server, embedded_server, redact
+from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.schema.model import Schema, Table
 
 BATCH_ROWS = 50_000  # rows converted to Python per step of COPY
@@ -56,6 +70,9 @@ _TEMPORAL: dict[str, Callable[[pa.DataType], bool]] = {
 }
 _READ_ONLY_COMMANDS = frozenset({"SHOW", "VACUUM"})
 _PINNED_SETTINGS = frozenset({"search_path", "role", "session_authorization"})
+_SESSION_CONTEXTS = frozenset({"user", "superuser"})  # pg_settings.context of what SET may change
+_TRACK_PLANNING = "pg_stat_statements.track_planning"
+_QUERY_CANCELED = b"57014"  # SQLSTATE of a statement stopped by statement_timeout (or a cancel request)
 _WRITES = (exp.Create, exp.Drop, exp.Alter, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable,
            exp.Copy, exp.Into, exp.Grant, exp.Command)
 
@@ -74,10 +91,14 @@ class PostgresEngine(Engine):
     def __init__(self, server: Server, connection: psycopg.Connection, *, database: str | None = None,
                  sandbox: str | None = None):
         super().__init__()
-        self.server, self._conn = server, connection
+        self.server, self._connection = server, connection
+        self._timeout_ms: int | None = None  # the session's statement_timeout while timed() calls run
         self.database = database  # created for this engine and dropped on close (embedded server)
         self.sandbox = sandbox  # schema prefix created for this engine and dropped on close (user's server)
-        self._location = _where(server.url(connection.info.dbname))
+        self.supports_clone = database is not None  # CREATE DATABASE ... TEMPLATE needs a database of our own
+        self._dbname = connection.info.dbname
+        self._location = _where(server.url(self._dbname))
+        self._statements: str | None = None  # the schema of pg_stat_statements, once found
 
     @classmethod
     def embedded(cls, server: Server | None = None) -> PostgresEngine:
@@ -104,7 +125,7 @@ class PostgresEngine(Engine):
         name = f"{SANDBOX_PREFIX}{uuid.uuid4().hex[:8]}"
         engine = cls(server, connection, sandbox=name)
         connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-        connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(name)))
+        engine._start_session()
         return engine
 
     # -- engine primitives -----------------------------------------------------------------------
@@ -144,6 +165,232 @@ class PostgresEngine(Engine):
                 return self._conn.execute(statement).fetchone()[0]
         except psycopg.Error as error:
             raise _failed(sql_text, error) from error
+
+    def timed(self, sql_text: str, *, timeout_s: float | None = None, rollback: bool = False,
+              checksum: bool = True) -> Execution:
+        """Execute and receive all rows, timed; a timeout is ``statement_timeout`` (see the module doc).
+
+        The statement goes through libpq's ``PQexec`` directly (psycopg's cursor machinery would add
+        about half a pgbench round trip); rows become Python values after the clock, for the checksum.
+        """
+        self._check_open()
+        if timeout_s is not None and timeout_s <= 0:
+            raise WorkbenchError(f"timeout_s must be positive (or None for no timeout), not {timeout_s}")
+        connection = self._connection
+        try:
+            self._guard(sql_text)  # cached per text: no parsing on the clock
+            if connection.closed or connection.pgconn.status == ConnStatus.BAD:
+                self.reconnect()
+                connection = self._connection
+            self._use_timeout(timeout_s)
+        except (WorkbenchError, psycopg.Error) as error:
+            return Execution("error", 0.0, error=redact(str(error)).strip())
+        pgconn, statement = connection.pgconn, sql_text.encode()
+        started = time.perf_counter()
+        try:
+            with connection.lock:
+                if rollback:
+                    pgconn.exec_(b"BEGIN")
+                    started = time.perf_counter()
+                result = pgconn.exec_(statement)
+                elapsed = (time.perf_counter() - started) * 1000
+                if pgconn.transaction_status != TransactionStatus.IDLE and pgconn.status == ConnStatus.OK:
+                    pgconn.exec_(b"ROLLBACK")
+        except psycopg.OperationalError as error:  # libpq gave no result at all: the next call reconnects
+            return Execution("error", (time.perf_counter() - started) * 1000, error=redact(str(error)).strip())
+        status = result.status
+        if status == ExecStatus.TUPLES_OK:
+            return Execution("ok", elapsed, result.ntuples, self._checksum(result) if checksum else None)
+        if status == ExecStatus.COMMAND_OK:  # a write without RETURNING: its affected rows stand for the answer
+            count = int(result.command_tuples or 0)
+            return Execution("ok", elapsed, count, rows_checksum([(count,)]) if checksum else None)
+        if status in (ExecStatus.COPY_IN, ExecStatus.COPY_OUT, ExecStatus.COPY_BOTH):
+            connection.close()  # mid-COPY: the next timed() starts a fresh connection
+            return Execution("error", elapsed, error="COPY to or from the client cannot be timed; use execute()")
+        if result.error_field(DiagnosticField.SQLSTATE) == _QUERY_CANCELED and timeout_s is not None:
+            return Execution("timeout", timeout_s * 1000, error=f"timed out after {timeout_s} s")
+        message = result.error_message.decode(connection.info.encoding, "replace").strip()
+        return Execution("error", elapsed, error=redact(message) or f"PostgreSQL answered {status.name}")
+
+    def _checksum(self, result: PGresult) -> str:
+        loader = Transformer.from_context(self._connection)
+        loader.set_pgresult(result)
+        return rows_checksum(loader.load_rows(0, result.ntuples, tuple))
+
+    @property
+    def _conn(self) -> psycopg.Connection:
+        """The connection for everything but :meth:`timed`: never left under timed()'s statement timeout."""
+        if self._timeout_ms is not None:
+            self._use_timeout(None)
+        return self._connection
+
+    def _use_timeout(self, timeout_s: float | None) -> None:
+        """Set the session's statement_timeout for timed() (before its clock), or restore the configured one.
+
+        A session setting kept while timed() calls follow each other costs nothing per statement (a
+        ``SET LOCAL`` in the same message would cost the server a statement each time).
+        """
+        milliseconds = None if timeout_s is None else max(1, round(timeout_s * 1000))
+        if milliseconds == self._timeout_ms:
+            return
+        connection, self._timeout_ms = self._connection, None  # unknown until the server confirms
+        if connection.closed or connection.pgconn.status == ConnStatus.BAD:
+            return  # the next timed() reconnects: a new session has no timeout
+        if milliseconds is not None:
+            connection.execute(sql.SQL("SET statement_timeout = {}").format(milliseconds))
+        elif configured := {k.lower(): v for k, v in self._settings.items()}.get("statement_timeout"):
+            connection.execute("SELECT set_config('statement_timeout', %s, false)", [configured])
+        else:
+            connection.execute("RESET statement_timeout")
+        self._timeout_ms = milliseconds
+
+    def reconnect(self) -> None:
+        """A new connection (a new backend: cold caches and plans), search_path and settings re-applied."""
+        self._check_open()
+        self._connection.close()
+        self._connection, self._timeout_ms = self.server.connect(self._dbname), None
+        self._start_session()
+
+    def _start_session(self) -> None:
+        if self.sandbox:
+            self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.sandbox)))
+        self._apply_settings(self._settings)
+
+    def _apply_settings(self, settings: Mapping[str, str]) -> None:
+        if not settings:
+            return
+        refused = sorted(name for name in settings if name.lower() in _PINNED_SETTINGS)
+        if refused:
+            raise WorkbenchError(f"refusing to configure {', '.join(refused)}: the workbench pins "
+                                 f"{', '.join(sorted(_PINNED_SETTINGS))} (its tables and sandbox depend on them)")
+        contexts = dict(self._conn.execute("SELECT name, context FROM pg_settings").fetchall())
+        for name in settings:
+            context = contexts.get(name.lower())
+            if context is None:
+                raise UnknownNameError("PostgreSQL setting", name, contexts)
+            if context not in _SESSION_CONTEXTS:
+                raise WorkbenchError(f"PostgreSQL setting {name} cannot change per session (its context is "
+                                     f"{context!r}); fix: set it on the server (ALTER SYSTEM, then reload or restart)")
+        for name, value in settings.items():
+            try:
+                self._conn.execute("SELECT set_config(%s, %s, false)", [name, value])
+            except psycopg.Error as error:
+                raise WorkbenchError(f"PostgreSQL refused setting {name} = {value!r}: "
+                                     f"{redact(str(error)).strip()}") from error
+
+    def clone(self) -> PostgresEngine:
+        """A new database made with ``CREATE DATABASE ... TEMPLATE`` this one: same rows, indexes, statistics.
+
+        The template must have no other session: this engine's own connection is closed for the copy
+        and opened again after it (settings re-applied). The clone drops its database on close.
+        """
+        self._check_open()
+        if not self.supports_clone:
+            return super().clone()
+        self._connection.close()
+        try:
+            name = self.server.create_database("workbench", template=self.database)
+        finally:
+            self.reconnect()
+        try:
+            twin = PostgresEngine(self.server, self.server.connect(name), database=name)
+        except BaseException:
+            self.server.drop_database(name)
+            raise
+        twin._created, twin._keys, twin._pending = set(self._created), dict(self._keys), list(self._pending)
+        twin._settings = dict(self._settings)
+        twin._start_session()
+        return twin
+
+    def index_sizes(self) -> pd.DataFrame:
+        """Every index of the workbench's tables (a partitioned index sums its partitions' indexes)."""
+        self._check_open()
+        rows = self._conn.execute(
+            "SELECT tn.nspname, t.relname, i.relname, am.amname,"
+            " (SELECT coalesce(sum(pg_relation_size(p.relid)), pg_relation_size(i.oid))"
+            "  FROM pg_partition_tree(i.oid) p"
+            "  WHERE p.isleaf)::bigint"
+            " FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid"
+            " JOIN pg_namespace tn ON tn.oid = t.relnamespace JOIN pg_am am ON am.oid = i.relam"
+            " WHERE tn.nspname = ANY(%s) AND t.relname <> %s AND NOT i.relispartition ORDER BY 1, 2, 3",
+            [self._schemas(), BOOKKEEPING]).fetchall()
+        frame = pd.DataFrame([(self._model_key(schema, table), index, method, size)
+                              for schema, table, index, method, size in rows],
+                             columns=["table", "index", "method", "bytes"])
+        return frame.astype({"bytes": "Int64"})
+
+    def insert_seconds(self, table: str, data: pa.Table) -> float:
+        """The load's COPY into model table ``table`` in a transaction rolled back after; only COPY is timed.
+
+        The rows are converted to Python values before the clock starts, so the figure is the server's
+        work (with its index maintenance) plus the protocol, not Arrow conversion.
+        """
+        self._check_open()
+        copy, types, batches = self._copy_plan(self._stored(table).sql("postgres"), data)
+        rows = [row for batch in batches for row in batch]
+        try:
+            with self._conn.transaction(force_rollback=True), self._conn.cursor() as cursor:
+                started = time.perf_counter()
+                with cursor.copy(copy) as stream:
+                    if types:
+                        stream.set_types(types)
+                    for row in rows:
+                        stream.write_row(row)
+                return time.perf_counter() - started
+        except psycopg.Error as error:
+            raise _failed(copy.as_string(self._conn), error) from error
+
+    def server_times(self) -> pd.DataFrame:
+        """pg_stat_statements for this database (top-level statements), or an empty frame without it."""
+        self._check_open()
+        schema = self._statements_schema()
+        if schema is None:
+            return super().server_times()
+        view = sql.Identifier(schema, "pg_stat_statements")
+        rows = self._conn.execute(sql.SQL(
+            "SELECT query, calls, mean_exec_time, mean_plan_time FROM {} WHERE toplevel"
+            " AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " ORDER BY total_exec_time DESC").format(view)).fetchall()
+        return server_frame(rows)
+
+    def reset_server_times(self) -> None:
+        """Forget this database's pg_stat_statements entries (and track planning time from now on)."""
+        self._check_open()
+        schema = self._statements_schema()
+        if schema is None:
+            return
+        reset = sql.SQL("SELECT {}(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)").format(
+            sql.Identifier(schema, "pg_stat_statements_reset"))
+        try:
+            self._conn.execute(reset)
+        except psycopg.Error as error:
+            raise WorkbenchError(f"cannot reset pg_stat_statements of {self._describe()}: "
+                                 f"{redact(str(error)).strip()}\nfix: ask for EXECUTE on "
+                                 f"pg_stat_statements_reset, or compare server_times() before and after") from error
+
+    def _statements_schema(self) -> str | None:
+        """Where pg_stat_statements is, created in this database when the engine may (not in a URL sandbox)."""
+        if self._statements is not None:
+            return self._statements
+        if not self.sandbox:
+            try:
+                self._conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            except psycopg.Error:
+                return None
+        found = self._conn.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n"
+                                   " ON n.oid = e.extnamespace WHERE e.extname = %s", [PRELOAD]).fetchone()
+        if found is None:
+            return None
+        probe = sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(found[0], "pg_stat_statements"))
+        try:  # fails when the library is not preloaded
+            self._conn.execute(probe)
+        except psycopg.Error:
+            return None
+        with suppress(WorkbenchError):  # not a superuser: planning times stay 0
+            self._apply_settings({_TRACK_PLANNING: "on"})
+            self._settings[_TRACK_PLANNING] = "on"
+        self._statements = found[0]
+        return self._statements
 
     def row_counts(self) -> dict[str, int]:
         return {key: rows for key, rows, *_ in self._sizes()}
@@ -190,25 +437,34 @@ class PostgresEngine(Engine):
                                  f"{str(error).strip()}\n    {statements[number - 1][:500]}") from error
 
     def _copy(self, target: exp.Table, data: pa.Table, advance: Advance, record: exp.Insert) -> str:
-        rendered = target.sql("postgres")
+        copy, types, batches = self._copy_plan(target.sql("postgres"), data)
+        with self._conn.transaction(), self._conn.cursor() as cursor:
+            with cursor.copy(copy) as stream:
+                if types:
+                    stream.set_types(types)
+                for batch in batches:
+                    for row in batch:
+                        stream.write_row(row)
+                    advance(len(batch))
+            cursor.execute(sql.SQL(record.sql("postgres")))
+        return "copy binary" if types else "copy text"
+
+    def _copy_plan(self, table: str, data: pa.Table) -> tuple[sql.Composed, list[int], Iterator[list[tuple]]]:
+        """``(COPY statement, binary type oids or [] for text COPY, batches of Python rows)`` for ``data``."""
         plan = [_binary_column(oid, name, field.type) for (oid, name), field in zip(
-            self._column_types(rendered, data.column_names), data.schema, strict=True)]
+            self._column_types(table, data.column_names), data.schema, strict=True)]
         binary = None not in plan
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in data.column_names)
         copy = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
-            sql.SQL(rendered), columns, sql.SQL(" (FORMAT BINARY)" if binary else ""))
-        with self._conn.transaction(), self._conn.cursor() as cursor:
-            with cursor.copy(copy) as stream:
-                if binary:
-                    stream.set_types([oid for oid, _ in plan])
-                for batch in data.to_batches(max_chunksize=BATCH_ROWS):
-                    columns = batch.columns if not binary else [
-                        convert(column) for column, (_, convert) in zip(batch.columns, plan, strict=True)]
-                    for row in zip(*(column.to_pylist() for column in columns), strict=True):
-                        stream.write_row(row)
-                    advance(batch.num_rows)
-            cursor.execute(sql.SQL(record.sql("postgres")))
-        return "copy binary" if binary else "copy text"
+            sql.SQL(table), columns, sql.SQL(" (FORMAT BINARY)" if binary else ""))
+
+        def batches() -> Iterator[list[tuple]]:
+            for batch in data.to_batches(max_chunksize=BATCH_ROWS):
+                columns = batch.columns if not binary else [
+                    convert(column) for column, (_, convert) in zip(batch.columns, plan, strict=True)]
+                yield list(zip(*(column.to_pylist() for column in columns), strict=True))
+
+        return copy, [oid for oid, _ in plan] if binary else [], batches()
 
     def _column_types(self, table: str, columns: list[str]) -> list[tuple[int, str]]:
         """(oid, name) of each column's type as the server has it, domains resolved to their base type."""
@@ -265,8 +521,8 @@ class PostgresEngine(Engine):
 
     def _guard(self, sql_text: str) -> None:
         """Refuse a statement that writes outside the sandbox (a guard against mistakes, not malice)."""
-        if self.sandbox:
-            _check_in_sandbox(sql_text, self.sandbox)
+        if self.sandbox and (why := _sandbox_verdict(sql_text, self.sandbox)):
+            raise _outside(sql_text, why, self.sandbox)
 
 
 def _binary_column(oid: int, type_name: str, arrow: pa.DataType) -> tuple[int, Callable[[pa.Array], pa.Array]] | None:
@@ -307,28 +563,33 @@ def _into_sandbox(schema: Schema, sandbox: str) -> Schema:
                    sequences=objects(schema.sequences), schemas=tuple(dict.fromkeys(place(s) for s in schema.schemas)))
 
 
-def _check_in_sandbox(sql_text: str, sandbox: str) -> None:
-    """Raise unless every write names only sandbox schemas (unqualified names resolve into the sandbox)."""
+@lru_cache(maxsize=4096)
+def _sandbox_verdict(sql_text: str, sandbox: str) -> str | None:
+    """Why the statement would write outside the sandbox, or None (unqualified names resolve into it).
+
+    Cached per text: a study runs the same statements thousands of times, and parsing costs milliseconds.
+    """
     try:
         statements = [s for s in sqlglot.parse(sql_text, read="postgres") if s is not None]
     except SqlglotError as error:
-        raise _outside(sql_text, f"the guard cannot parse it: {str(error).splitlines()[0]}", sandbox) from error
+        return f"the guard cannot parse it: {str(error).splitlines()[0]}"
     for statement in statements:
         if isinstance(statement, exp.Set):
             changed = {i.name.lower() for i in statement.find_all(exp.Identifier, exp.Column)} & _PINNED_SETTINGS
             if changed:
-                raise _outside(sql_text, f"it changes {', '.join(sorted(changed))}", sandbox)
+                return f"it changes {', '.join(sorted(changed))}"
         if next(statement.find_all(*_WRITES), None) is None:
             continue
         if isinstance(statement, exp.Command):
             if statement.name.upper() in _READ_ONLY_COMMANDS:
                 continue
-            raise _outside(sql_text, f"the guard cannot check {statement.name.upper()} commands", sandbox)
+            return f"the guard cannot check {statement.name.upper()} commands"
         if isinstance(statement, exp.Drop | exp.Create) and statement.kind in ("DATABASE", "TABLESPACE"):
-            raise _outside(sql_text, f"a {statement.kind} belongs to the whole server", sandbox)
+            return f"a {statement.kind} belongs to the whole server"
         for table in statement.find_all(exp.Table):  # a schema in CREATE/DROP SCHEMA is a Table's ``db`` too
             if table.db and table.db != sandbox and not table.db.startswith(sandbox + "_"):
-                raise _outside(sql_text, f"it names schema {table.db!r}", sandbox)
+                return f"it names schema {table.db!r}"
+    return None
 
 
 def _outside(sql_text: str, why: str, sandbox: str) -> WorkbenchError:
