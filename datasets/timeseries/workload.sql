@@ -17,3 +17,7 @@ SELECT count(*) AS readings, avg(value) AS mean_value FROM readings WHERE record
 
 -- name: low_quality weight=1
 SELECT device_id, count(*) AS bad FROM readings WHERE quality < 50 GROUP BY device_id ORDER BY bad DESC LIMIT 10;
+
+-- name: device_history weight=1
+-- params: device = pick(devices.device_id)
+SELECT count(*) AS readings, max(recorded_at) AS latest FROM readings WHERE device_id = :device;

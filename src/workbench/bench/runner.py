@@ -1,0 +1,383 @@
+"""The study runner: the method of BENCHMARKING.md applied to every variant the same way.
+
+Data is generated once (seeded) and loaded once per engine; each variant gets its own copy (clone or reload),
+its changes, then statistics. Parameter draws are seeded and shared by every variant and engine, and every
+statement is bound before any clock starts. Per variant: one cold execution per query on a new connection,
+then warm-up rounds, then measured rounds, variants interleaved (round r: every variant runs every query's
+draw r, in an order shuffled per round with the seed). Timeouts and errors are recorded, never dropped.
+After the measurements: server-side times, one EXPLAIN ANALYZE per variant and query, and the write cost of
+the variant's indexes. Every round is flushed to the out directory, so ``resume`` completes a broken run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from tqdm.auto import tqdm
+
+from workbench.bench.machine import engine_info, machine
+from workbench.bench.prepare import Prepared, insert_sample, prepare
+from workbench.bench.store import Store, now
+from workbench.engines import Engine, connect
+from workbench.errors import WorkbenchError
+
+PHASES = ("cold", "warmup", "measure")
+_STATEMENTS = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE")
+_COMPARED = ("name", "domain", "scale", "rows", "tables", "seed")  # what a resumed run must share
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One statement ready to run: final SQL text, or why it could not be made (recorded as an error)."""
+
+    sql: str | None
+    params: str
+    write: bool = False
+    error: str | None = None
+
+
+def run_study(study: Any, out: Path, *, resume: bool = False, progress: bool = True, max_rounds: int | None = None,
+              report: bool = True) -> Any:
+    """Run ``study`` into ``out`` (see the module docstring) and return its Results."""
+    store = Store(out, resume=resume)
+    meta = _begin(store, study, resume)
+    timings: dict[str, float] = {}  # wall seconds per step: where a study's time goes
+    with _clock(timings, "generate"):
+        data = study.generate(progress=progress)
+    draws: dict[str, list[dict[str, Any]]] | None = None
+    tables: dict[str, list[dict[str, Any]]] = {"variants": [], "plans": [], "server": []}
+    extras: dict[str, list[pd.DataFrame]] = {}
+    complete = True
+    per_engine = len(study.variants) * len(study.workload) * (1 + study.warmup + study.repetitions)
+    with tqdm(total=per_engine * len(study.engines), disable=not progress, desc=study.name, unit="run") as bar:
+        for target in study.engines:
+            run = EngineRun(study, target, data, store, bar)
+            try:
+                try:
+                    draws = run.setup(draws, timings)
+                except WorkbenchError as error:  # the engine cannot hold the study: every variant failed
+                    tables["variants"] += [Prepared(v, error=f"{target}: {error}").row(run.name)
+                                           for v in study.variants]
+                    bar.update(per_engine)
+                    continue
+                meta["engines"][run.name] = engine_info(run.base)
+                with _clock(timings, f"{run.name}: measure"):
+                    complete = run.measure(max_rounds)
+                if complete:
+                    with _clock(timings, f"{run.name}: plans and server times"):
+                        tables["server"] += run.server_times()
+                        tables["plans"] += run.plans()
+                        for name, frame in run.partition_tables().items():
+                            extras.setdefault(name, []).append(frame)
+                    with _clock(timings, f"{run.name}: write cost"):
+                        run.write_cost()
+                tables["variants"] += [p.row(run.name) for p in run.prepared]
+                meta["notes"] += run.notes
+            finally:
+                with _clock(timings, f"{run.name}: close"):
+                    run.close()
+                store.flush()
+            if not complete:
+                break
+    store.consolidate()
+    for name, rows in tables.items():
+        store.write_table(name, rows)
+    for name, frames in extras.items():
+        store.write_frame(name, pd.concat(frames, ignore_index=True))
+    if report and complete:
+        from workbench.bench.report import write_report
+
+        with _clock(timings, "report"):
+            write_report(out)
+    meta.update(finished_at=now().isoformat() if complete else None, complete=complete, timings_s=timings)
+    store.write_meta(meta)
+    from workbench.bench.results import Results
+
+    return Results.load(out)
+
+
+class EngineRun:
+    """One engine's part of a study: base load, variants, rounds, plans, server times, write cost."""
+
+    def __init__(self, study: Any, target: str, data: dict[str, pa.Table], store: Store, bar: tqdm):
+        self.study, self.target, self.data, self.store, self.bar = study, target, data, store, bar
+        self.base: Engine | None = None
+        self.name = target if target in ("duckdb", "postgres") else "postgres"  # the engine's name once connected
+        self.prepared: list[Prepared] = []
+        self.bound: dict[tuple[str, str], list[Bound]] = {}
+        self.notes: list[str] = []  # what could not be measured, for meta.json
+        self._files = tempfile.TemporaryDirectory(prefix="workbench-study-")  # e.g. DuckDB's partitioned Parquet
+
+    @property
+    def live(self) -> list[Prepared]:
+        return [p for p in self.prepared if p.ok]
+
+    def setup(self, draws: dict[str, list[dict[str, Any]]] | None,
+              timings: dict[str, float]) -> dict[str, list[dict[str, Any]]]:
+        """Load the base once, draw parameters (once per study), build every variant, bind every statement."""
+        study = self.study
+        self.bar.set_postfix_str(f"{self.name}: loading")
+        with _clock(timings, "connect"):
+            self.base = connect(self.target)
+            self.name = self.base.name
+        loaded = self.base.load(study.schema, self.data, progress=False)
+        timings[f"{self.name}: load (copy)"] = sum(t.seconds for t in loaded.tables)
+        timings[f"{self.name}: load (indexes, keys, statistics)"] = loaded.finish_seconds
+        if self.base.dialect == "postgres":
+            with _clock(timings, f"{self.name}: vacuum"):
+                self.base.execute("VACUUM ANALYZE")  # visibility map and statistics, inherited by every clone
+        if draws is None:
+            with _clock(timings, "draw parameters"):
+                draws = study.workload.draws(self.base, study.repetitions, seed=study.seed)
+        for variant in study.variants:
+            self.bar.set_postfix_str(f"{self.name}: building {variant.name}")
+            directory = Path(self._files.name) / f"variant-{len(self.prepared)}"
+            with _clock(timings, f"{self.name}: variant {variant.name}"):
+                self.prepared.append(prepare(self.base, self.target, study.schema, self.data, variant, directory))
+        for prepared in self.live:
+            for query in study.workload:
+                self.bound[(prepared.variant.name, query.name)] = [
+                    _bind(study.query_for(prepared.variant, query.name), values, self.base.dialect)
+                    for values in draws[query.name]]
+            prepared.engine.reset_server_times()
+        return draws
+
+    def measure(self, max_rounds: int | None) -> bool:
+        """Cold, warm-up and measured rounds; False when ``max_rounds`` stopped it early."""
+        study, queries = self.study, [q.name for q in self.study.workload]
+        failed = len(self.prepared) - len(self.live)
+        self.bar.update(failed * len(queries) * (1 + study.warmup + study.repetitions))
+        for prepared in self._order("cold", 0):
+            for query in queries:
+                self._run(prepared, query, "cold", 0, 0, reconnect=True)
+        self.store.flush()
+        for phase, rounds in (("warmup", study.warmup), ("measure", study.repetitions)):
+            for repetition in range(rounds):
+                if phase == "measure" and max_rounds is not None and repetition >= max_rounds:
+                    return False
+                draw = repetition % study.repetitions
+                self.bar.set_postfix_str(f"{self.name}: {phase} {repetition + 1}/{rounds}")
+                for prepared in self._order(phase, repetition):
+                    for query in queries:
+                        self._run(prepared, query, phase, repetition, draw)
+                self.store.flush()
+        return True
+
+    def server_times(self) -> list[dict[str, Any]]:
+        """The server's own mean execution and planning times per variant and query (PostgreSQL)."""
+        rows = []
+        for prepared in self.live:
+            frame = prepared.engine.server_times()
+            prints = {_fingerprint(q.sql): q.name for q in
+                      (self.study.query_for(prepared.variant, n.name) for n in self.study.workload)}
+            for name, group in _by_query(frame, prints).items():
+                calls = int(group["calls"].sum())
+                rows.append({"engine": self.name, "variant": prepared.variant.name, "query": name, "calls": calls,
+                             "mean_exec_ms": _weighted(group, "mean_exec_ms"),
+                             "mean_plan_ms": _weighted(group, "mean_plan_ms")})
+        return rows
+
+    def plans(self) -> list[dict[str, Any]]:
+        """One EXPLAIN ANALYZE per variant and query (draw 0), after the measurements."""
+        from workbench.plans import explain
+
+        rows = []
+        for prepared in self.live:
+            for query in self.study.workload:
+                bound = self.bound[(prepared.variant.name, query.name)][0]
+                row = {"engine": self.name, "variant": prepared.variant.name, "query": query.name,
+                       "planning_ms": math.nan, "execution_ms": math.nan, "indexes_used": "", "summary": "",
+                       "plan_json": None}
+                try:
+                    if bound.sql is None:
+                        raise WorkbenchError(bound.error)
+                    plan = explain(prepared.engine, bound.sql, analyze=True)
+                    row.update(planning_ms=_number(plan.planning_ms), execution_ms=_number(plan.execution_ms),
+                               indexes_used=",".join(plan.indexes_used), summary=plan.summary(),
+                               plan_json=json.dumps(plan.document, default=str))
+                except Exception as error:  # a plan that cannot be captured is noted, the study goes on
+                    row["summary"] = f"plan not captured: {error}"
+                rows.append(row)
+        return rows
+
+    def write_cost(self) -> None:
+        """Rows per second inserted (and rolled back) into the tables any variant changes, per variant.
+
+        Every variant inserts the same rows into the same tables, so the figures compare.
+        """
+        tables = list(dict.fromkeys(t for v in self.study.variants for t in v.tables))
+        if not tables or self.study.insert_rows <= 0:
+            return
+        samples = {}
+        for name in tables:
+            key = self.study.schema.table(name).key
+            try:
+                samples[key] = insert_sample(self.study.schema, key, self.data[key], self.study.insert_rows)
+            except WorkbenchError as error:
+                self.notes.append(f"{self.name}: {error}")
+        for prepared in self.live:
+            self.bar.set_postfix_str(f"{self.name}: write cost of {prepared.variant.name}")
+            try:
+                seconds = sum(prepared.engine.insert_seconds(key, rows) for key, rows in samples.items())
+                inserted = sum(rows.num_rows for rows in samples.values())
+                prepared.insert_rows_per_s = inserted / seconds if seconds > 0 and samples else math.nan
+            except WorkbenchError as error:
+                self.notes.append(f"{self.name}: write cost of {prepared.variant.name!r} not measured: {error}")
+
+    def partition_tables(self) -> dict[str, pd.DataFrame]:
+        """Partitioning studies: planning time on a new vs a warm connection, and retention (drop vs delete)."""
+        from workbench.bench.partition_measure import measure_partitions, measure_retention
+
+        specs = [v.partition for v in self.study.variants if v.partition is not None]
+        if not specs:
+            return {}
+        ranged = next((s for s in specs if s.by == "range"), None)
+        partitions, retention = [], []
+        for prepared in self.live:
+            spec = prepared.variant.partition
+            queries = {name: bound[0].sql for (variant, name), bound in self.bound.items()
+                       if variant == prepared.variant.name and bound[0].sql is not None}
+            self.bar.set_postfix_str(f"{self.name}: partitions of {prepared.variant.name}")
+            measured = spec if spec is not None and spec.by in ("range", "sorted") else ranged
+            try:
+                partitions.append(measure_partitions(prepared.engine, prepared.variant.name, spec, queries,
+                                                     repetitions=min(self.study.repetitions, 5), progress=False))
+                if measured is not None:
+                    retention.append(measure_retention(prepared.engine, prepared.variant.name, measured,
+                                                       partitioned=spec is not None))
+            except WorkbenchError as error:
+                self.notes.append(f"{self.name}: partition measurements of {prepared.variant.name!r}: {error}")
+        return {"partitions": pd.concat(partitions, ignore_index=True) if partitions else pd.DataFrame(),
+                "retention": pd.concat(retention, ignore_index=True) if retention else pd.DataFrame()}
+
+    def close(self) -> None:
+        """Close every variant's engine and the base; in parallel, since PostgreSQL waits for a checkpoint
+        on each DROP DATABASE and concurrent drops share one."""
+        closers = [p.close for p in self.prepared] + ([self.base.close] if self.base is not None else [])
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, len(closers))) as pool:
+                for future in [pool.submit(close) for close in closers]:
+                    future.result()
+        finally:
+            self._files.cleanup()
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _order(self, phase: str, repetition: int) -> list[Prepared]:
+        """The live variants in this round's order: a permutation seeded by study seed, phase and round."""
+        live = self.live
+        rng = np.random.default_rng([self.study.seed, PHASES.index(phase), repetition])
+        return [live[i] for i in rng.permutation(len(live))]
+
+    def _run(self, prepared: Prepared, query: str, phase: str, repetition: int, draw: int, *,
+             reconnect: bool = False) -> None:
+        variant = prepared.variant.name
+        key = (self.name, variant, query, phase, repetition, draw)
+        self.bar.update(1)
+        if self.store.seen(key):
+            return
+        bound = self.bound[(variant, query)][draw]
+        started_at = now()
+        if bound.sql is None:
+            status, latency, rows, checksum, error = "error", 0.0, None, None, bound.error
+        else:
+            if reconnect:
+                prepared.engine.reconnect()
+            result = prepared.engine.timed(bound.sql, timeout_s=self.study.timeout_s, rollback=bound.write)
+            status, latency, rows = result.status, result.latency_ms, result.rows
+            checksum, error = result.checksum, result.error
+        self.store.add({"study": self.study.name, "engine": self.name, "variant": variant, "query": query,
+                        "phase": phase, "repetition": repetition, "draw": draw, "latency_ms": latency,
+                        "status": status, "rows": rows, "checksum": checksum, "error": error,
+                        "params": bound.params, "scale": str(self.study.scale), "seed": self.study.seed,
+                        "started_at": started_at})
+
+
+def _bind(query: Any, values: dict[str, Any], dialect: str) -> Bound:
+    params = json.dumps(values, default=str, sort_keys=True)
+    try:
+        return Bound(query.bind(values, dialect), params, write=query.is_write)
+    except (WorkbenchError, SqlglotError) as error:
+        return Bound(None, params, error=f"cannot bind query {query.name!r}: {error}")
+
+
+def _begin(store: Store, study: Any, resume: bool) -> dict[str, Any]:
+    """``meta.json`` at the start; a resumed run must be the same study (name, data, seed)."""
+    config = study.config()
+    earlier = store.read_meta() if resume else {}
+    if earlier:
+        before = earlier.get("study", {})
+        changed = [k for k in _COMPARED if before.get(k) != config.get(k)]
+        if changed:
+            raise WorkbenchError(f"cannot resume in {store.out}: the study there differs in "
+                                 f"{', '.join(changed)} ({', '.join(f'{k}: {before.get(k)!r}' for k in changed)}); "
+                                 f"run it without resume, or in another folder")
+        meta = {**earlier, "study": config}
+        meta.setdefault("resumed_at", []).append(now().isoformat())
+    else:
+        meta = {"name": study.name, "study": config, "machine": machine(), "engines": {},
+                "scale": str(study.scale), "seed": study.seed, "repetitions": study.repetitions,
+                "warmup": study.warmup, "timeout_s": study.timeout_s, "started_at": now().isoformat(),
+                "finished_at": None, "complete": False,
+                "left_out_queries": [str(p) for p in study.problems]}
+    meta.setdefault("engines", {})
+    meta["notes"] = []
+    store.write_meta(meta)
+    return meta
+
+
+@contextmanager
+def _clock(timings: dict[str, float], step: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[step] = timings.get(step, 0.0) + time.perf_counter() - started
+
+
+def _fingerprint(sql: str) -> str | None:
+    """The statement with every constant and parameter replaced by ``?`` (as pg_stat_statements shows it)."""
+    def blank(node: exp.Expression) -> exp.Expression:
+        constant = exp.Literal | exp.Placeholder | exp.Parameter
+        if isinstance(node, constant) or (isinstance(node, exp.Cast) and isinstance(node.this, constant)):
+            return exp.Placeholder()  # a typed literal ('...'::timestamptz) is a constant too
+        return node
+
+    if not sql.lstrip().upper().startswith(_STATEMENTS):  # e.g. the SET/RESET around a timed statement
+        return None
+    try:
+        return sqlglot.parse_one(sql, read="postgres").transform(blank).sql("postgres")
+    except SqlglotError:
+        return None
+
+
+def _by_query(frame: pd.DataFrame, prints: dict[str | None, str]) -> dict[str, pd.DataFrame]:
+    if frame.empty:
+        return {}
+    names = frame["query"].map(lambda text: prints.get(_fingerprint(text)))
+    return {name: group for name, group in frame.groupby(names) if name}
+
+
+def _weighted(group: pd.DataFrame, column: str) -> float:
+    calls = group["calls"].astype(float)
+    return float((group[column].astype(float) * calls).sum() / calls.sum()) if calls.sum() else math.nan
+
+
+def _number(value: Any) -> float:
+    return float(value) if value is not None else math.nan
+

@@ -1,0 +1,204 @@
+"""The study runner on small data: method (interleaving, shared draws), failures recorded, resume, CLI."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from workbench.bench import IndexSpec, Study, Variant
+from workbench.bench.store import EXECUTIONS
+from workbench.cli import main
+from workbench.workload import Workload
+
+ENGINES = ["duckdb", "postgres"]
+KEY = ["engine", "variant", "query", "phase", "repetition", "draw"]
+BY_CREATED = IndexSpec("products", ["created_at"])
+
+
+def search_study(engine: str, *variants: Variant, repetitions: int = 3, **options) -> Study:
+    variants = variants or (Variant("no index"), Variant("by created", indexes=[BY_CREATED]))
+    return Study("search", "ecommerce", variants, engines=[engine], scale="ci", tables=["products"],
+                 queries=["product_search"], repetitions=repetitions, warmup=1, seed=3, **options)
+
+
+def override(sql: str) -> Workload:
+    return Workload.from_text(f"-- name: product_search\n-- params: term = word(products.name)\n{sql};\n")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rounds_interleave_variants_and_share_draws(engine, tmp_path, pg_server):
+    variants = [Variant("a"), Variant("b", indexes=[BY_CREATED]), Variant("c")]
+    results = search_study(engine, *variants, repetitions=6).run(tmp_path, progress=False, report=False)
+    runs = pd.read_parquet(tmp_path / "results.parquet")
+    assert list(runs.columns) == EXECUTIONS.names
+    measured = runs[runs["phase"] == "measure"]
+    assert list(measured["repetition"]) == sorted(measured["repetition"])  # round r of every variant, then r + 1
+    orders = {tuple(group["variant"]) for _, group in measured.groupby("repetition")}
+    assert len(orders) > 1 and all(sorted(order) == ["a", "b", "c"] for order in orders)
+    assert (runs["phase"].value_counts().to_dict() == {"measure": 18, "warmup": 3, "cold": 3})
+    for _, group in measured.groupby("draw"):  # the same parameters, hence the same answer, for every variant
+        assert group["params"].nunique() == 1 and group["checksum"].nunique() == 1
+    assert measured["draw"].nunique() == 6
+    assert set(runs["status"]) == {"ok"} and results.answers().empty
+    assert not runs.duplicated(KEY).any()
+
+
+def test_draws_are_identical_across_engines(tmp_path, pg_server):
+    study = search_study("duckdb").with_options(engines=("duckdb", "postgres"))
+    study.run(tmp_path, progress=False, report=False)
+    runs = pd.read_parquet(tmp_path / "results.parquet")
+    params = runs[runs["phase"] == "measure"].groupby("draw")["params"].nunique()
+    assert (params == 1).all()
+    plans = pd.read_parquet(tmp_path / "plans.parquet")
+    assert set(plans["engine"]) == {"duckdb", "postgres"} and plans["plan_json"].notna().all()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_timeout_is_recorded_at_the_timeout(engine, tmp_path, pg_server):
+    slow = {"duckdb": "SELECT count(*) FROM range(400000000) r(i) WHERE i % 7 = length(:term)",
+            "postgres": "SELECT pg_sleep(2), :term AS term"}[engine]
+    study = search_study(engine, Variant("fast"), Variant("slow", workload=override(slow)), timeout_s=0.2,
+                         repetitions=2)
+    study.run(tmp_path, progress=False, report=False)
+    runs = pd.read_parquet(tmp_path / "results.parquet")
+    slow_runs = runs[runs["variant"] == "slow"]
+    assert set(slow_runs["status"]) == {"timeout"} and len(slow_runs) == 4
+    assert (slow_runs["latency_ms"] >= 200).all() and slow_runs["rows"].isna().all()
+    assert set(runs.loc[runs["variant"] == "fast", "status"]) == {"ok"}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failing_variant_is_recorded_and_the_rest_runs(engine, tmp_path, pg_server):
+    study = search_study(engine, Variant("no index"), Variant("typo", indexes=[IndexSpec("products", ["nmae"])]),
+                         Variant("trigram", indexes=[IndexSpec("products", ["name"], method="gin",
+                                                               opclass="gin_trgm_ops")]))
+    results = study.run(tmp_path, progress=False, report=False)
+    variants = pd.read_parquet(tmp_path / "variants.parquet").set_index("variant")
+    assert variants.loc["typo", "status"] == "failed" and "did you mean 'name'" in variants.loc["typo", "error"]
+    trigram = variants.loc["trigram"]
+    if engine == "duckdb":
+        assert trigram["status"] == "failed" and "no gin index" in trigram["error"]
+    else:
+        assert trigram["status"] == "ok" and "gin_trgm_ops" in trigram["ddl"] and trigram["index_bytes"] > 0
+        assert trigram["insert_rows_per_s"] > 0
+    ran = set(pd.read_parquet(tmp_path / "results.parquet")["variant"])
+    assert ran == ({"no index"} if engine == "duckdb" else {"no index", "trigram"})
+    assert "typo" in set(results.failures()["variant"])
+
+
+def test_lost_connection_is_an_error_and_the_study_goes_on(tmp_path, pg_server):
+    killer = override("SELECT pg_terminate_backend(pg_backend_pid()), :term AS term")
+    study = Study("restart", "ecommerce", [Variant("as is"), Variant("killer", workload=killer)],
+                  engines=["postgres"], scale="ci", tables=["reviews"], queries=["product_search", "product_page"],
+                  repetitions=2, warmup=0, seed=1)
+    study.run(tmp_path, progress=False, report=False)
+    runs = pd.read_parquet(tmp_path / "results.parquet")
+    killed = runs[(runs["variant"] == "killer") & (runs["query"] == "product_search")]
+    assert set(killed["status"]) == {"error"} and killed["error"].notna().all()
+    others = runs[(runs["variant"] == "as is") | (runs["query"] == "product_page")]
+    assert set(others["status"]) == {"ok"}  # the runner reconnected after each lost connection
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_resume_completes_an_interrupted_run_without_duplicates(engine, tmp_path, pg_server):
+    study = search_study(engine, repetitions=4)
+    partial = study.run(tmp_path, progress=False, max_rounds=2, report=False)
+    assert partial.meta["complete"] is False
+    first = pd.read_parquet(tmp_path / "results.parquet")
+    assert set(first.loc[first["phase"] == "measure", "repetition"]) == {0, 1}
+    study.run(tmp_path, resume=True, progress=False, report=False)
+    runs = pd.read_parquet(tmp_path / "results.parquet")
+    assert not runs.duplicated(KEY).any()
+    assert len(runs) == 2 * (1 + 1 + 4) and len(runs[runs["phase"] == "measure"]) == 8
+    kept = runs.merge(first, on=KEY, suffixes=("", "_first"))
+    assert len(kept) == len(first) and (kept["started_at"] == kept["started_at_first"]).all()
+    with pytest.raises(Exception, match="differs in seed"):
+        study.with_options(seed=4).run(tmp_path, resume=True, progress=False, report=False)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cli_runs_a_study_end_to_end(engine, tmp_path, capsys, pg_server):
+    study = Path(__file__).resolve().parent.parent / "datasets" / "ecommerce" / "study_search.toml"
+    out = tmp_path / "out"
+    code = main(["study", str(study), "--engine", engine, "--scale", "ci", "--repetitions", "3", "--out", str(out),
+                 "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "winners" in printed and "no index" in printed
+    runs = pd.read_parquet(out / "results.parquet")
+    assert {"variant", "query", "latency_ms"} <= set(runs.columns)
+    assert (out / "report.html").is_file() and list(out.glob("*.png"))
+    assert main(["study", str(study), "--engine", engine, "--scale", "ci", "--repetitions", "3", "--out",
+                 str(tmp_path / "again"), "--quiet", "--baseline", str(out), "--fail-if-slower", "1000"]) == 0
+
+
+def test_fail_if_slower_exits_1_when_a_variant_got_slower(tmp_path, capsys, pg_server):
+    def write(name: str, variant: str) -> Path:
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'name = "gate"\ndomain = "ecommerce"\nscale = "ci"\ntables = ["products"]\n'
+                        f'queries = ["product_search"]\nrepetitions = 5\nwarmup = 1\n'
+                        f'[[variants]]\nname = "as is"\n[[variants]]\nname = "searched"\n{variant}\n')
+        return path
+
+    (tmp_path / "slow.sql").write_text("-- name: product_search\n-- params: term = word(products.name)\n"
+                                       "SELECT pg_sleep(0.03), count(*) FROM products WHERE name ILIKE "
+                                       "'%' || :term || '%';\n")
+    fast = write("fast", 'indexes = [{ table = "products", columns = ["name"], method = "gin", '
+                         'opclass = "gin_trgm_ops" }]')
+    slow = write("slow", 'workload = "slow.sql"')  # the index dropped and the query made slower
+    base, new = tmp_path / "base", tmp_path / "new"
+    assert main(["study", str(fast), "--engine", "postgres", "--out", str(base), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["study", str(slow), "--engine", "postgres", "--out", str(new), "--quiet",
+                 "--baseline", str(base / "results.parquet"), "--fail-if-slower", "1.2"]) == 1
+    printed = capsys.readouterr().out
+    assert "regression" in printed and "searched" in printed.split("regression")[-1]
+
+
+def test_an_engine_that_cannot_connect_fails_its_variants_only(tmp_path):
+    study = search_study("duckdb").with_options(engines=("postgresql://nobody@127.0.0.1:1/nowhere", "duckdb"))
+    results = study.run(tmp_path, progress=False, report=False)
+    variants = pd.read_parquet(tmp_path / "variants.parquet")
+    unreachable = variants[variants["engine"] == "postgres"]
+    assert len(unreachable) == 2 and set(unreachable["status"]) == {"failed"}
+    assert unreachable["error"].str.contains("cannot connect").all()
+    assert set(results.executions["engine"]) == {"duckdb"} and results.meta["complete"] is True
+
+
+def test_partition_variant_runs_on_both_engines_with_the_same_answers(tmp_path, pg_server):
+    from workbench.bench.partitioning import PartitionSpec
+
+    study = Study("parts", "timeseries", [Variant("plain"), Variant("range x4", partition=PartitionSpec(
+        "readings", "range", "recorded_at", 4))], engines=ENGINES, scale="ci", repetitions=2, warmup=0,
+        queries=["device_last_day", "window_all_devices"])
+    results = study.run(tmp_path, progress=False, report=False)
+    variants = results.variants.set_index(["engine", "variant"])
+    assert (variants["status"] == "ok").all() and variants.loc[("postgres", "range x4"), "partitions"] == 4
+    assert "PARTITION BY RANGE" in variants.loc[("postgres", "range x4"), "ddl"]
+    assert results.answers().empty and set(results.executions["status"]) == {"ok"}
+    assert (tmp_path / "partitions.parquet").is_file() and (tmp_path / "retention.parquet").is_file()
+    server = results.server.groupby("variant")["query"].apply(set).to_dict()  # typed parameters matched too
+    assert server == {"plain": {"device_last_day", "window_all_devices"},
+                      "range x4": {"device_last_day", "window_all_devices"}}
+
+
+def test_schema_alternative_answers_like_the_original(tmp_path):
+    path = Path(__file__).resolve().parent.parent / "datasets" / "ecommerce" / "study_denormalized.toml"
+    study = Study.from_toml(path, scale="ci", engines=["duckdb"], repetitions=2, warmup=0)
+    results = study.run(tmp_path, progress=False, report=False)
+    assert set(results.variants["status"]) == {"ok"} and "CREATE TABLE order_lines" in results.variants["ddl"][1]
+    assert results.answers().empty and set(results.executions["status"]) == {"ok"}
+
+
+@pytest.mark.parametrize(("engine", "setting", "value"), [("postgres", "work_mem", "64MB"), ("duckdb", "threads", "1")])
+def test_settings_variant_holds_in_every_phase(engine, setting, value, tmp_path, pg_server):
+    shows = override(f"SELECT current_setting('{setting}') AS value, :term AS term")
+    study = search_study(engine, Variant("default", workload=shows),
+                         Variant("tuned", settings={setting: value}, workload=shows), repetitions=2)
+    study.run(tmp_path, progress=False, report=False)
+    runs = pd.read_parquet(tmp_path / "results.parquet")
+    assert set(runs["status"]) == {"ok"}
+    per_draw = runs.groupby(["draw", "variant"])["checksum"].nunique()
+    assert (per_draw == 1).all()  # cold (after a reconnect), warm-up and measured runs saw the same setting
+    differs = runs.groupby("draw")["checksum"].nunique()
+    assert (differs == 2).all()
+    assert f"SET {setting} = '{value}'" in pd.read_parquet(tmp_path / "variants.parquet")["ddl"][1]
