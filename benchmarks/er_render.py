@@ -11,35 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import time
 
 from workbench.diagram import er_diagram
 from workbench.diagram.renderer import find_renderer
-from workbench.schema.builder import SchemaBuilder
-from workbench.schema.model import Column, ForeignKey, PrimaryKey, Schema
-
-HUBS = 10
-
-
-def synthetic_schema(tables: int, fks_per_table: float, hub_share: float, seed: int = 7) -> Schema:
-    """``tables`` tables of 4-8 columns; foreign keys point at earlier tables, ``hub_share`` of them to hubs."""
-    rng = random.Random(seed)
-    builder = SchemaBuilder(f"synthetic{tables}")
-    for n in range(tables):
-        draft = builder.add_table(f"t{n:04d}")
-        draft.columns.append(Column("id", "bigint", nullable=False))
-        draft.columns += [Column(f"attr{i}", rng.choice(["text", "integer", "timestamptz", "numeric(12,2)"]))
-                          for i in range(rng.randint(3, 7))]
-        draft.primary_key = PrimaryKey(("id",))
-        wanted = int(fks_per_table) + (rng.random() < fks_per_table % 1)
-        for k in range(wanted if n else 0):
-            hub = rng.random() < hub_share and n > HUBS
-            parent = rng.randrange(min(n, HUBS)) if hub else rng.randrange(n)
-            column = f"ref{k}_t{parent:04d}_id"
-            draft.columns.append(Column(column, "bigint", nullable=rng.random() < 0.3))
-            draft.foreign_keys.append(ForeignKey((column,), f"t{parent:04d}", ("id",)))
-    return builder.build()
+from workbench.schema.synthetic import synthetic_schema
 
 
 def main() -> None:

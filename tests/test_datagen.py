@@ -208,8 +208,27 @@ weights = [9, 1]
     assert orders.ordered_at.min() >= pd.Timestamp("2023-01-01", tz="UTC")
     assert orders.ordered_at.max() < pd.Timestamp("2023-04-01", tz="UTC")
     assert (frame(dataset, "public.customers").country == "DE").mean() > 0.8
-    with pytest.raises(SpecError, match="scale 'medium'"):
-        generate(shop(), scale="medium", spec=spec, progress=False)
+    scaled = generate(shop(), scale=0.75, spec=spec, progress=False).row_counts()
+    assert scaled["public.customers"] == 1500 and scaled["public.products"] == 4520  # 40 + 8960 * 0.25 / 0.5
+
+
+def test_rows_per_named_scale_are_interpolated_for_other_scales():
+    """Between two entries linearly by multiplier; beyond the outermost in proportion; named scales exactly."""
+    from workbench.domains import domain
+
+    ecommerce = domain("ecommerce")
+    spec = ecommerce.spec.resolve(ecommerce.schema)
+    categories, orders = ecommerce.schema.table("categories"), ecommerce.schema.table("orders")
+    assert [spec.base_rows(categories, s) for s in ("ci", "medium", "large")] == [20, 100, 200]
+    assert spec.base_rows(categories, 0.1) == 100 and spec.base_rows(categories, 0.55) == 150
+    assert spec.base_rows(categories, 2.0) == 400 and spec.base_rows(categories, 0.0001) == 2
+    assert spec.base_rows(orders, 0.5) == 500_000
+    small = DataSpec.from_dict({"scales": {"tiny": 0.0001}, "tables": {"products": {"rows": {"large": 9000}}}})
+    assert small.resolve(shop()).base_rows(shop().table("products"), "tiny") == 1  # 0.9 rounds up to one row
+    counts = ecommerce.generate(0.002, progress=False).row_counts()
+    assert counts["public.warehouses"] == 3 and counts["public.orders"] == 2000
+    with pytest.raises(SpecError, match=r"shop\.toml: \[tables\.products\] rows for unknown scale 'smal'.*'small'"):
+        DataSpec.from_dict({"tables": {"products": {"rows": {"smal": 5}}}}, source="shop.toml")
 
 
 @pytest.mark.parametrize(("spec", "message"), [
@@ -270,6 +289,89 @@ def test_dense_composite_primary_key_of_two_foreign_keys():
     assert len(items) == 1150 and not items.duplicated(["order_id", "product_id"]).any()
     with pytest.raises(WorkbenchError, match=r"40 x 30 = 1200 distinct"):
         generate(shop(), {**ROWS, "orders": 40, "products": 30, "order_items": 1201}, progress=False)
+
+
+def order_lines(check: str | None = None, identity: bool = False):
+    """orders (order_id) and order_items (order_id, line_no smallint): the key ends in a per-order number."""
+    builder = SchemaBuilder(dialect="postgres")
+    orders = builder.add_table("orders")
+    orders.columns.append(Column("order_id", "bigint", False))
+    orders.primary_key = PrimaryKey(("order_id",))
+    items = builder.add_table("order_items")
+    items.columns += [Column("order_id", "bigint", False),
+                      Column("line_no", "smallint", False, identity="by default" if identity else None),
+                      Column("quantity", "integer", False)]
+    items.primary_key = PrimaryKey(("order_id", "line_no"))
+    items.foreign_keys.append(ForeignKey(("order_id",), "orders", ("order_id",)))
+    if check:
+        items.checks.append(CheckConstraint(check))
+    return builder.build()
+
+
+def test_line_numbers_count_from_one_within_each_parent():
+    schema = order_lines()
+    dataset = generate(schema, {"orders": 200, "order_items": 3000}, seed=3, progress=False)
+    items = frame(dataset, "order_items")
+    assert len(items) == 3000 and not items.duplicated(["order_id", "line_no"]).any()
+    for _, lines in items.groupby("order_id"):
+        assert sorted(lines.line_no) == list(range(1, len(lines) + 1))
+    assert items.groupby("order_id").size().max() > 1  # zipf fan-out: some orders have many lines
+    assert_foreign_keys_hold(schema, dataset)
+    assert dataset["order_items"].schema.field("line_no").type == pa.int16()
+
+
+def test_line_numbers_past_the_type_move_rows_to_other_parents():
+    """Zipf over 3 orders gives the first about 38k of 70k lines: more than smallint holds, so rows move."""
+    dataset = generate(order_lines(), {"orders": 3, "order_items": 70_000}, progress=False)
+    items = frame(dataset, "order_items")
+    assert len(items) == 70_000 and not items.duplicated(["order_id", "line_no"]).any()
+    assert items.groupby("order_id").size().max() <= 32767 and items.line_no.max() <= 32767
+    assert any("rows moved from parents with more than 32767 children" in note for note in dataset.notes)
+    capped = generate(order_lines("line_no BETWEEN 1 AND 10"), {"orders": 20, "order_items": 200}, progress=False)
+    assert frame(capped, "order_items").line_no.between(1, 10).all()
+    with pytest.raises(WorkbenchError, match=r"order_items \(order_id, line_no\): 201 rows do not fit 20 parents"):
+        generate(order_lines("line_no <= 10"), {"orders": 20, "order_items": 201}, progress=False)
+
+
+def test_identity_in_a_composite_key_keeps_global_numbers():
+    items = frame(generate(order_lines(identity=True), {"orders": 20, "order_items": 300}, progress=False),
+                  "order_items")
+    assert sorted(items.line_no) == list(range(1, 301))
+
+
+def test_numbers_within_the_tuple_of_two_foreign_keys():
+    builder = SchemaBuilder(dialect="postgres")
+    for name in ("shops", "days"):
+        parent = builder.add_table(name)
+        parent.columns.append(Column("id", "integer", False))
+        parent.primary_key = PrimaryKey(("id",))
+    visits = builder.add_table("visits")
+    visits.columns += [Column("shop_id", "integer", False), Column("day_id", "integer", False),
+                       Column("visit_no", "smallint", False)]
+    visits.primary_key = PrimaryKey(("shop_id", "day_id", "visit_no"))
+    visits.foreign_keys += [ForeignKey(("shop_id",), "shops", ("id",)), ForeignKey(("day_id",), "days", ("id",))]
+    visits.checks.append(CheckConstraint("visit_no <= 500"))
+    schema = builder.build()
+    rows = frame(generate(schema, {"shops": 5, "days": 7, "visits": 2000}, progress=False), "visits")
+    for _, group in rows.groupby(["shop_id", "day_id"]):
+        assert sorted(group.visit_no) == list(range(1, len(group) + 1))
+    with pytest.raises(WorkbenchError, match=r"visits\.visit_no .*: 600 sequential values within one "
+                                             r"\(shop_id, day_id\) from 1 exceed the type's maximum 500"):
+        generate(schema, {"shops": 1, "days": 1, "visits": 600}, progress=False)
+
+
+def test_key_numbered_per_parent_of_a_composite_foreign_key():
+    """multitenant: orders (tenant_id, order_id) per tenant, order_items (tenant_id, order_id, line_no) per order."""
+    from workbench.domains import domain
+
+    schema = domain("multitenant").schema
+    dataset = generate(schema, {"tenants": 5, "customers": 300, "orders": 2000, "order_items": 6000}, progress=False)
+    orders, items = frame(dataset, "public.orders"), frame(dataset, "public.order_items")
+    for _, group in orders.groupby("tenant_id"):
+        assert sorted(group.order_id) == list(range(1, len(group) + 1))
+    for _, lines in items.groupby(["tenant_id", "order_id"]):
+        assert sorted(lines.line_no) == list(range(1, len(lines) + 1))
+    assert_foreign_keys_hold(schema, dataset)
 
 
 def cycle(nullable: bool):

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
@@ -27,9 +25,7 @@ from workbench.schema.model import (
     UniqueConstraint,
     View,
 )
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from er_render import synthetic_schema
+from workbench.schema.synthetic import synthetic_schema
 
 SVG = "{http://www.w3.org/2000/svg}"
 

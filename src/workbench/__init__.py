@@ -1,12 +1,16 @@
 """The data design workbench: one schema model, many views, measured answers.
 
-The curated API a notebook needs: sketch or import a schema, see it, translate it, fill it with
-data, load it into DuckDB or PostgreSQL, and run workloads against it.
+The curated API a notebook needs: sketch or import a schema (``sketch``, ``from_ddl``), see it
+(``er_diagram``), translate it (``to_ddl``), fill it with data (``generate``, or a sample ``domain``),
+load it into DuckDB or PostgreSQL (``connect``), and run workloads against it. ``__all__`` stays sorted.
 """
 
+from workbench.datagen import generate
 from workbench.ddl import ImportResult, import_ddl
 from workbench.ddl.export import to_ddl
 from workbench.diagram import er_diagram, to_dbml, to_mermaid
+from workbench.domains import domain, domains
+from workbench.engines import connect
 from workbench.errors import WorkbenchError
 from workbench.schema.dbml import from_dbml
 from workbench.schema.model import Schema, Table
@@ -22,9 +26,13 @@ __all__ = [
     "Table",
     "WorkbenchError",
     "Workload",
+    "connect",
+    "domain",
+    "domains",
     "er_diagram",
     "from_dbml",
     "from_ddl",
+    "generate",
     "import_ddl",
     "sketch",
     "to_dbml",

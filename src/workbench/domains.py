@@ -60,7 +60,7 @@ class Domain:
         return Workload.from_file(self.path / "workload.sql", schema=self.schema)
 
     def generate(self, scale: str | float = "ci", *, seed: int = 0, progress: bool = True) -> Dataset:
-        """The domain's data at ``scale`` (a named scale or a multiplier), the same for every seed."""
+        """The domain's data at ``scale`` (a named scale or a multiplier); the same seed gives the same data."""
         return generate(self.schema, scale=scale, seed=seed, spec=self.spec, progress=progress)
 
     def load(self, engine: Engine, scale: str | float = "ci", *, seed: int = 0, progress: bool = True) -> LoadReport:

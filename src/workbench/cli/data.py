@@ -32,6 +32,9 @@ def cmd_load(args: argparse.Namespace) -> int:
               f"{sum(counts.values()):,} rows in {report.seconds:.1f} s")
         for table, rows in counts.items():
             print(f"  {table:40s} {rows:>12,}")
+    if not args.engine.startswith("duckdb:"):
+        print(f"note: {engine.name} keeps the data only while this command runs (its database or sandbox is "
+              "dropped on exit); to keep it, use --engine duckdb:PATH")
     return 0
 
 

@@ -121,17 +121,31 @@ def _numbers(request: ColumnRequest, n: int, rng: np.random.Generator) -> pa.Arr
     step = 1.0 if info.family == "int" else 10.0 ** -(info.scale or 0) if info.family == "decimal" else 0.0
     low, high = _bounds(request, step)
     if request.sequential or spec.dist == "sequential":
-        start = float(spec.min) if spec.min is not None else max(low, 1.0)
-        if start + n - 1 > high:
-            raise request.fail(f"{n} sequential values from {start:g} exceed the type's maximum {high:g}",
-                               "use a wider type or fewer rows")
-        values = start + np.arange(n, dtype=np.float64)
+        return numbered(request, np.arange(n))
     elif request.unique:
         values = _distinct(request, n, rng, low, high, step)
     else:
         values = _shaped(request, n, rng, low, high)
         values = np.clip(values, low, high)
     return _to_arrow(values, info)
+
+
+def numbered(request: ColumnRequest, ranks: np.ndarray, within: str = "") -> pa.Array:
+    """Numbers 1, 2, 3... (or the spec's ``min`` on) at ``ranks`` 0, 1, 2...: ids, or line numbers within a parent."""
+    start, high = sequence_bounds(request)
+    top = int(ranks.max()) if len(ranks) else -1
+    if start + top > high:
+        raise request.fail(f"{top + 1} sequential values{within} from {start:g} exceed the type's maximum {high:g}",
+                           "use a wider type or fewer rows")
+    if request.info.family == "int":
+        return pa.array(int(start) + ranks.astype(np.int64)).cast(request.info.arrow)
+    return _to_arrow(start + ranks.astype(np.float64), request.info)
+
+
+def sequence_bounds(request: ColumnRequest) -> tuple[float, float]:
+    """First and largest allowed value of a numbered integer column (type, CHECK and spec bounds)."""
+    low, high = _bounds(request, 1.0)
+    return (float(request.spec.min) if request.spec.min is not None else max(low, 1.0)), high
 
 
 def _bounds(request: ColumnRequest, step: float) -> tuple[float, float]:

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from workbench.datagen import keys
 from workbench.datagen.checks import CheckRules, parse_checks
-from workbench.datagen.columns import ColumnRequest, column_values, instant
+from workbench.datagen.columns import ColumnRequest, column_values, instant, numbered, sequence_bounds
 from workbench.datagen.dataset import Dataset
 from workbench.datagen.distributions import parent_rows, rng_for
 from workbench.datagen.plan import FKRef, plan, with_partition_keys
@@ -103,6 +103,7 @@ class _TableBuilder:
         checks += [(expr, name) for name, info in self.infos.items() for expr in info.checks]
         self.rules: CheckRules = parse_checks(checks, self.schema.dialect)
         self.unique_keys = _unique_keys(self.table)
+        self.per_parent = self._per_parent_columns()
 
     # --- whole table ------------------------------------------------------------------------------------------
 
@@ -117,21 +118,25 @@ class _TableBuilder:
         fk_columns = {c for fk in by_fk.values() for c in fk.columns}
         partition_rules = self._partition_ranges()
         for column in table.columns:
-            if column.name not in fk_columns and not column.generated:
+            if column.name not in fk_columns and not column.generated and column.name not in self.per_parent:
                 self.columns[column.name] = self._values(column, partition_rules.get(column.name, ()))
         self._sample_foreign_keys(regular)
         for index in selfrefs:
             self._self_reference(index)
+        waiting = set()
         for index, fk in by_fk.items():
             if (table.key, index) in self.deferred:  # placeholder until every table exists
                 for name in fk.columns:
                     self.columns[name] = pa.nulls(self.n, self.infos[name].arrow)
+                waiting |= set(fk.columns)
+        self._number_per_parent(waiting=waiting)
         self._apply_orderings()
         return self.columns
 
     def fill_deferred(self, index: int) -> None:
         self.columns = self.data[self.table.key]
         self._sample_foreign_keys([index])
+        self._number_per_parent(renumber=set(self.table.foreign_keys[index].columns))
 
     def _foreign_key_roles(self) -> tuple[list[int], list[int], dict[int, ForeignKey]]:
         """Regular keys (widest first; a key whose columns another already fills is noted), self-references."""
@@ -163,9 +168,7 @@ class _TableBuilder:
         own_key = [c for c in pk if c not in fk_columns] == [column.name]  # e.g. order_id of (tenant_id, order_id)
         sequential = (info.family == "int" and column.name not in fk_columns and (own_key or bool(column.identity)
                       or column.autoincrement or "nextval" in (column.default or "")))
-        unique = self._needs_unique(column.name, column_spec.unique)
-        request = ColumnRequest(self.table.key, self.table.name, column.name, info, column_spec,
-                                self.rules.columns.get(column.name), unique, sequential, ranges)
+        request = self._request(column, self._needs_unique(column.name, column_spec.unique), sequential, ranges)
         values = column_values(request, self.n, rng_for(self.seed, self.table.key, column.name, "values"))
         null_rate = column_spec.null_rate
         if null_rate and not column.nullable:
@@ -175,6 +178,52 @@ class _TableBuilder:
             keyish = column.name in pk or sequential or ranges or any(column.name in k for k in self.unique_keys)
             null_rate = 0.0 if not column.nullable or keyish else NULLABLE_NULLS
         return _with_nulls(values, null_rate, rng_for(self.seed, self.table.key, column.name, "nulls"))
+
+    def _per_parent_columns(self) -> dict[str, tuple[str, ...]]:
+        """Integer columns numbered within their parent: the one column a key adds to foreign key columns.
+
+        E.g. ``line_no`` of ``order_items (order_id, line_no)`` counts 1, 2, 3... within each order, and
+        ``order_id`` of ``orders (tenant_id, order_id)`` within each tenant. Columns the database numbers
+        itself (identity, serial, a sequence default) and columns the spec shapes otherwise keep global numbers.
+        """
+        fk_columns = {c for fk in self.table.foreign_keys for c in fk.columns}
+        found: dict[str, tuple[str, ...]] = {}
+        for key in self.unique_keys:
+            free = [c for c in key if c not in fk_columns]
+            if len(free) != 1 or len(key) < 2 or free[0] in found:
+                continue
+            column, spec, rule = (self.table.column(free[0]), self.spec.column(self.table.key, free[0]),
+                                  self.rules.columns.get(free[0]))
+            listed = spec.values is not None or self.infos[column.name].values or (rule and rule.values is not None)
+            if (self.infos[column.name].family != "int" or column.identity or column.autoincrement or listed
+                    or column.generated or "nextval" in (column.default or "")
+                    or spec.dist not in (None, "sequential")):
+                continue
+            found[column.name] = tuple(c for c in key if c != column.name)
+        return found
+
+    def _number_per_parent(self, renumber: frozenset[str] | set[str] = frozenset(),
+                           waiting: frozenset[str] | set[str] = frozenset()) -> None:
+        """Per-parent numbers for the columns the foreign key sampling has not numbered already.
+
+        ``renumber``: columns a deferred foreign key just filled; ``waiting``: columns still placeholders
+        (the numbers wait for them as nulls).
+        """
+        for name, group in self.per_parent.items():
+            if name in self.columns and not renumber & set(group):
+                continue
+            if waiting & set(group):
+                self.columns[name] = pa.nulls(self.n, self.infos[name].arrow)
+                continue
+            ranks = keys.ranks_within([self.columns[c] for c in group])
+            self.columns[name] = numbered(self._request(self.table.column(name)), ranks,
+                                          f" within one ({', '.join(group)})")
+
+    def _request(self, column: Column, unique: bool = False, sequential: bool = False,
+                 ranges: tuple = ()) -> ColumnRequest:
+        return ColumnRequest(self.table.key, self.table.name, column.name, self.infos[column.name],
+                             self.spec.column(self.table.key, column.name), self.rules.columns.get(column.name),
+                             unique, sequential, ranges)
 
     def _needs_unique(self, name: str, asked: bool | None) -> bool:
         """Unique alone, or the column picked to carry a multi-column key that foreign keys do not fill.
@@ -245,7 +294,25 @@ class _TableBuilder:
             fk = self.table.foreign_keys[index]
             parents = self._parent_count(fk)
             rows = parent_rows(self._fk_rng(fk), self.n, parents, self._fk_spec(fk)) if parents else None
+            numbered_column = next((c for c, group in self.per_parent.items() if set(group) == set(fk.columns)), None)
+            if rows is not None and numbered_column:
+                rows = self._grouped_by_parent(fk, rows, parents, numbered_column)
             self._set_foreign_key(fk, rows)
+
+    def _grouped_by_parent(self, fk: ForeignKey, rows: np.ndarray, parents: int, name: str) -> np.ndarray:
+        """Children of a parent side by side, numbered 1..k in ``name``; no parent gets more than the type holds."""
+        request = self._request(self.table.column(name))
+        start, high = sequence_bounds(request)
+        counts = np.bincount(rows, minlength=parents)
+        what = f"{self.table.key} ({', '.join(fk.columns)}, {name})"
+        cap = min(int(high - start) + 1, self.n)
+        counts, moved = keys.capped_counts(rng_for(self.seed, self.table.key, name, "cap"), counts, cap, what)
+        if moved:
+            self.notes.append(f"{what}: {moved} rows moved from parents with more than {cap} "
+                              f"children, so that {name} ({request.info.raw}) numbered per parent fits its type")
+        rows, ranks = keys.grouped_rows(counts)
+        self.columns[name] = numbered(request, ranks)
+        return rows
 
     def _choices(self, name: str) -> pa.Array | None:
         """Every value of a small-domain column of a key (None when it is unique by itself or unbounded)."""

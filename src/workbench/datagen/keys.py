@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbench.datagen.distributions import parent_rows
 from workbench.datagen.spec import ForeignKeySpec
@@ -56,3 +58,51 @@ def tree_parents(rng: np.random.Generator, n: int, root_share: float) -> np.ndar
     roots = rng.random(n) < root_share
     roots[:1] = True
     return np.where(roots, -1, earlier)
+
+
+def capped_counts(rng: np.random.Generator, counts: np.ndarray, cap: int, what: str) -> tuple[np.ndarray, int]:
+    """Children per parent with none above ``cap``: the surplus goes to parents with room, at random.
+
+    Returns the new counts and how many children moved. Free slots are drawn without replacement,
+    so no parent goes over ``cap`` and the total stays the same.
+    """
+    counts = counts.astype(np.int64)
+    surplus = int(np.maximum(counts - cap, 0).sum())
+    if not surplus:
+        return counts, 0
+    kept = np.minimum(counts, cap)
+    room = cap - kept
+    free = int(room.sum())
+    if free < surplus:
+        raise WorkbenchError(f"{what}: {int(counts.sum())} rows do not fit {len(counts)} parents with at most {cap} "
+                             "each; generate fewer rows, more parent rows, or use a wider type")
+    slots = rng.choice(free, surplus, replace=False)
+    moved = np.bincount(np.searchsorted(np.cumsum(room), slots, side="right"), minlength=len(counts))
+    return kept + moved, surplus
+
+
+def grouped_rows(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parent positions with each parent's children together, and each child's rank (0, 1, ...) in its parent."""
+    rows = np.repeat(np.arange(len(counts)), counts)
+    starts = np.cumsum(counts) - counts
+    return rows, np.arange(len(rows)) - np.repeat(starts, counts)
+
+
+def ranks_within(groups: list[pa.Array]) -> np.ndarray:
+    """Each row's rank (0, 1, ...) among the earlier rows with the same values in ``groups``."""
+    n = len(groups[0])
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    names = [str(i) for i in range(len(groups))]
+    order = pc.sort_indices(pa.table(dict(zip(names, groups, strict=True))),
+                            sort_keys=[(name, "ascending") for name in names]).to_numpy()  # stable
+    new = np.zeros(n, dtype=bool)
+    new[0] = True
+    for values in groups:
+        ordered = values.take(pa.array(order))
+        changed = pc.fill_null(pc.not_equal(ordered[1:], ordered[:-1]), pc.is_valid(ordered[:-1]))
+        new[1:] |= changed.to_numpy(zero_copy_only=False)
+    positions = np.arange(n)
+    ranks = np.empty(n, dtype=np.int64)
+    ranks[order] = positions - np.maximum.accumulate(np.where(new, positions, 0))
+    return ranks

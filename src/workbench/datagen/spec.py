@@ -41,6 +41,12 @@ Column keys: ``dist``, ``min``, ``max``, ``mean``, ``sd``, ``s``, ``start``, ``e
 ``words`` (a vocabulary for text) with ``length = [min, max]`` words per value, ``pattern`` (``#``
 a digit, ``?`` a capital letter, e.g. ``"SKU-#####"``). Rows given to ``generate(rows=...)`` are
 exact and win over the spec; ``scale`` only sizes the tables from the spec (None means multiplier 1).
+
+Rows per named scale are points (the scale's multiplier, rows): a named scale takes its own entry;
+any other scale, a multiplier such as 0.5 or a named scale without an entry, is interpolated
+linearly between the two nearest entries, and beyond the outermost entry scaled in proportion to
+it. With the default scales, ``large`` (multiplier 1.0) is the reference: in the example above,
+scale 0.5 gives products 10_000 + 40_000 * 0.4 / 0.9 = 27_778 rows, and scale 2 gives 100_000.
 """
 
 from __future__ import annotations
@@ -129,6 +135,11 @@ class DataSpec:
         _check_keys(data, {"tables", "scales", "default_rows"}, source, "the top level")
         scales = {**DEFAULT_SCALES, **{k: float(v) for k, v in data.get("scales", {}).items()}}
         tables = {name: _table_spec(body, source, name) for name, body in data.get("tables", {}).items()}
+        for name, table_spec in tables.items():
+            for scale in table_spec.rows if isinstance(table_spec.rows, dict) else ():
+                if scale not in scales:
+                    raise SpecError(f"{source}: [tables.{name}] rows for unknown scale {scale!r}"
+                                    f"{did_you_mean(scale, scales)}; name it in [scales] with its multiplier")
         return cls(tables=tables, scales=scales, default_rows=int(data.get("default_rows", 1000)), source=source)
 
     def multiplier(self, scale: str | float | None) -> float:
@@ -146,13 +157,25 @@ class DataSpec:
         """Rows of ``table`` at ``scale`` from this spec (``default_rows`` when the spec does not size it)."""
         rows = self.tables[table.key].rows if table.key in self.tables else None
         if isinstance(rows, dict):
-            if isinstance(scale, str) and scale in rows:
-                return int(rows[scale])
-            wanted = scale if isinstance(scale, str) else "large"
-            raise SpecError(f"{self.source}: table {table.key!r} gives rows per named scale ({', '.join(rows)}) "
-                            f"but not for scale {wanted!r}; add it, or give base rows (rows = N)")
+            return self._rows_between(table, rows, scale)
         base = self.default_rows if rows is None else rows
         return 0 if base == 0 else max(1, round(base * self.multiplier(scale)))
+
+    def _rows_between(self, table: Table, rows: dict[str, int], scale: str | float | None) -> int:
+        """Rows per named scale, read as points (multiplier, rows): exact at a point, linear between two."""
+        if isinstance(scale, str) and scale in rows:
+            return int(rows[scale])
+        wanted = self.multiplier(scale)
+        points = sorted((self.scales[name], int(n)) for name, n in rows.items())
+        below = [p for p in points if p[0] <= wanted]
+        above = [p for p in points if p[0] >= wanted]
+        if below and above:
+            (x0, y0), (x1, y1) = below[-1], above[0]
+            value = y0 if x1 == x0 else y0 + (y1 - y0) * (wanted - x0) / (x1 - x0)
+        else:
+            x0, y0 = (below or above)[-1 if below else 0]
+            value = y0 * wanted / x0
+        return 0 if value == 0 else max(1, round(value))
 
     def resolve(self, schema: Schema) -> DataSpec:
         """This spec with table keys resolved against ``schema``; unknown tables and columns raise SpecError."""

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from pglast import ast
-from pglast.enums import ConstrType, PartitionStrategy, SortByDir, SortByNulls
+from pglast.enums import ConstrType, SortByDir, SortByNulls
 
+from workbench.ddl.pg_codes import IDENTITY, PARTITION_STRATEGIES, fk_action, partition_key
 from workbench.ddl.pg_context import Context
 from workbench.ddl.pg_deparse import deparse, names_of, quote_ident
 from workbench.ddl.pg_names import choose_name, column_part
@@ -27,10 +28,6 @@ from workbench.schema.model import (
     qualified,
 )
 
-# confdeltype/confupdtype letters; NO ACTION ('a') is the default and is kept as None
-FK_ACTIONS = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
-STRATEGIES = {PartitionStrategy.PARTITION_STRATEGY_RANGE: "range", PartitionStrategy.PARTITION_STRATEGY_LIST: "list",
-              PartitionStrategy.PARTITION_STRATEGY_HASH: "hash"}
 _NULLS = {SortByNulls.SORTBY_NULLS_FIRST: True, SortByNulls.SORTBY_NULLS_LAST: False}
 
 
@@ -81,8 +78,8 @@ def create_table(ctx: Context, node: ast.CreateStmt) -> list[str]:
         except NotModelled as skipped:
             notes.append(str(skipped))
     if node.partspec is not None:
-        key = tuple(e.name or deparse(e.expr) for e in node.partspec.partParams)
-        draft.partitioning = Partitioning(STRATEGIES[node.partspec.strategy], key)
+        draft.partitioning = Partitioning(PARTITION_STRATEGIES[node.partspec.strategy],
+                                          partition_key(node.partspec))
     return notes
 
 
@@ -126,7 +123,7 @@ def identity(ctx: Context, draft: TableDraft, column: str, constraint: ast.Const
     sequence_name = names_of(options.get("sequence_name"))
     add_owned_sequence(ctx, draft, column, sequence_name,
                        start=_number(options.get("start")), increment=_number(options.get("increment")))
-    return {"identity": "always" if constraint.generated_when == "a" else "by default", "nullable": False}
+    return {"identity": IDENTITY[constraint.generated_when], "nullable": False}
 
 
 def add_owned_sequence(ctx: Context, draft: TableDraft, column: str, written: tuple[str, ...] = (),
@@ -216,7 +213,7 @@ def _foreign_key(ctx: Context, draft: TableDraft, node: ast.Constraint, column: 
     ref_schema, ref_table = target.split(".", 1) if referenced is None else (referenced.schema, referenced.name)
     return ForeignKey(
         columns, ref_table, ref_columns, ref_schema, name,
-        on_delete=FK_ACTIONS.get(node.fk_del_action), on_update=FK_ACTIONS.get(node.fk_upd_action),
+        on_delete=fk_action(node.fk_del_action), on_update=fk_action(node.fk_upd_action),
         deferrable=bool(node.deferrable), initially_deferred=bool(node.initdeferred),
     )
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pglast
 import psycopg
-from pglast.stream import RawStream
 from psycopg.rows import dict_row
 
+from workbench.ddl.pg_codes import IDENTITY, PARTITION_STRATEGIES, fk_action, partition_key
 from workbench.errors import UnknownNameError
 from workbench.schema.builder import SchemaBuilder, TableDraft
 from workbench.schema.model import (
@@ -38,9 +38,6 @@ from workbench.schema.model import (
 
 Row = dict[str, Any]
 
-FK_ACTIONS = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
-STRATEGIES = {"r": "range", "l": "list", "h": "hash"}
-IDENTITY = {"a": "always", "d": "by default"}
 INDOPTION_DESC, INDOPTION_NULLS_FIRST = 1, 2
 
 NAMESPACES = """
@@ -247,7 +244,7 @@ class _CatalogReader:
         if row["parent_name"] is not None:
             draft.parent, draft.bound = qualified(row["parent_schema"], row["parent_name"]), row["bound"]
         if row["strategy"] is not None:
-            draft.partitioning = Partitioning(STRATEGIES[row["strategy"]], _partition_key(row["partkey"]))
+            draft.partitioning = Partitioning(PARTITION_STRATEGIES[row["strategy"]], _partition_key(row["partkey"]))
         return draft
 
 
@@ -279,8 +276,8 @@ def _add_constraint(draft: TableDraft, row: Row) -> None:
     else:
         draft.foreign_keys.append(ForeignKey(
             columns=columns, ref_table=row["ref_table"], ref_columns=tuple(row["ref_columns"]),
-            ref_schema=row["ref_schema"], name=row["name"], on_delete=FK_ACTIONS[row["on_delete"]],
-            on_update=FK_ACTIONS[row["on_update"]], deferrable=row["deferrable"],
+            ref_schema=row["ref_schema"], name=row["name"], on_delete=fk_action(row["on_delete"]),
+            on_update=fk_action(row["on_update"]), deferrable=row["deferrable"],
             initially_deferred=row["deferred"],
         ))
 
@@ -309,5 +306,4 @@ def _index_element(key: Row) -> IndexElement:
 
 def _partition_key(keydef: str) -> tuple[str, ...]:
     """Column names and expressions of ``pg_get_partkeydef`` text, split by PostgreSQL's own parser."""
-    statement = pglast.parse_sql(f"CREATE TABLE t () PARTITION BY {keydef}")[0].stmt
-    return tuple(elem.name or RawStream()(elem.expr) for elem in statement.partspec.partParams)
+    return partition_key(pglast.parse_sql(f"CREATE TABLE t () PARTITION BY {keydef}")[0].stmt.partspec)
