@@ -241,3 +241,14 @@ def test_embedded_target_drops_its_database(pg_server: Server):
     engine.close()
     with pg_server.connect() as admin:
         assert not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchall()
+
+
+def test_enum_columns_load_and_read_back(engine: Engine):
+    schema = import_ddl("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');\n"
+                        "CREATE TABLE m (k int PRIMARY KEY, feeling mood NOT NULL)").schema
+    data = pa.table({"k": pa.array([1, 2, 3], pa.int32()), "feeling": ["happy", "sad", "ok"]})
+    report = engine.load(schema, {"m": data}, progress=False)
+    if engine.name == "postgres":
+        assert report.tables[0].method == "copy binary"  # an enum's binary form is its label's text
+    rows = engine.query("SELECT k, CAST(feeling AS TEXT) AS label FROM m ORDER BY feeling")  # enum order
+    assert rows.values.tolist() == [[2, "sad"], [3, "ok"], [1, "happy"]]

@@ -75,6 +75,7 @@ def test_server_dying_mid_copy_names_the_table_and_leaves_nothing_complete(own_s
     assert error.table == "events" and error.total == ROWS and error.rows_sent < ROWS and error.complete == []
     message = str(error)
     assert "'events'" in message and "OperationalError" in message and "server closed the connection" in message
+    assert error.connection_lost and "start it again" in message
     assert isinstance(error, WorkbenchError)
 
     own_server.stop()  # the handle of the dead server; start it again on the same directory (crash recovery)

@@ -92,14 +92,19 @@ class LoadReport:
 class LoadInterrupted(WorkbenchError):
     """A table's load failed and was rolled back; earlier tables stay complete (see ``load_status()``)."""
 
-    def __init__(self, table: str, rows_sent: int, total: int, complete: list[str], cause: BaseException):
+    def __init__(self, table: str, rows_sent: int, total: int, complete: list[str], cause: BaseException, *,
+                 connection_lost: bool = False):
         self.table, self.rows_sent, self.total, self.complete = table, rows_sent, total, complete
+        self.connection_lost = connection_lost
         done = ", ".join(complete) if complete else "none"
+        fix = ("the connection to the server was lost (see the server's log): start it again, connect and load "
+               f"{table!r} and the tables after it again" if connection_lost
+               else f"correct the data of {table!r} (types, NULLs, keys) and load it again")
         super().__init__(
             f"loading table {table!r} failed after {rows_sent:,} of {total:,} rows were sent: "
             f"{type(cause).__name__}: {str(cause).strip()}\n"
             f"its transaction was rolled back, so {table!r} is empty; tables loaded completely before it: {done}\n"
-            f"fix: correct the data of {table!r} (types, NULLs, keys) and load it again"
+            f"fix: {fix}"
         )
 
 
@@ -206,6 +211,10 @@ class Engine(ABC):
     @abstractmethod
     def _home(self) -> str:
         """The default schema where unqualified tables and the bookkeeping table live."""
+
+    def _connection_lost(self, error: BaseException) -> bool:
+        """True when ``error`` means the server went away (not that the data was wrong)."""
+        return False
 
     def _guard(self, sql: str) -> None:
         """Refuse a statement this engine must not run (the URL sandbox); nothing by default."""
@@ -373,7 +382,8 @@ class Engine(ABC):
             except Exception as unrecorded:  # e.g. the server died: the load error matters more
                 error.add_note(f"the failure could not be recorded in {BOOKKEEPING}: {unrecorded}")
             if isinstance(error, Exception):
-                raise LoadInterrupted(model.key, sent, data.num_rows, complete, error) from error
+                raise LoadInterrupted(model.key, sent, data.num_rows, complete, error,
+                                      connection_lost=self._connection_lost(error)) from error
             raise
         return TableLoad(model.key, data.num_rows, time.perf_counter() - started, method)
 

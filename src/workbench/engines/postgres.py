@@ -467,9 +467,13 @@ class PostgresEngine(Engine):
         return copy, [oid for oid, _ in plan] if binary else [], batches()
 
     def _column_types(self, table: str, columns: list[str]) -> list[tuple[int, str]]:
-        """(oid, name) of each column's type as the server has it, domains resolved to their base type."""
+        """(oid, name) of each column's type as the server has it, domains resolved to their base type.
+
+        Enums report ``varchar``: their binary form is their label's text, so they take the fast binary COPY.
+        """
         found = dict((name, (oid, typname)) for name, oid, typname in self._conn.execute(
-            "SELECT a.attname, b.oid, b.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+            "SELECT a.attname, b.oid, CASE WHEN b.typtype = 'e' THEN 'varchar' ELSE b.typname END"
+            " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
             " JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
             " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped", [table]).fetchall())
         return [found[c] for c in columns]
@@ -518,6 +522,9 @@ class PostgresEngine(Engine):
             return self._conn.cursor().execute(sql_text, params)
         except psycopg.Error as error:
             raise _failed(sql_text, error) from error
+
+    def _connection_lost(self, error: BaseException) -> bool:
+        return isinstance(error, psycopg.OperationalError) or self._connection.closed
 
     def _guard(self, sql_text: str) -> None:
         """Refuse a statement that writes outside the sandbox (a guard against mistakes, not malice)."""
