@@ -9,14 +9,9 @@ import pyarrow as pa
 import pytest
 
 from workbench.bench.partition_load import load_partitioned, partition_rows
-from workbench.bench.partition_measure import (
-    ingest_rows,
-    measure_ingest,
-    measure_partitions,
-    measure_retention,
-    scanned_partitions,
-)
+from workbench.bench.partition_measure import measure_partitions, measure_retention, scanned_partitions
 from workbench.bench.partitioning import PartitionSpec, partitioned, range_edges
+from workbench.bench.writes import insert_rate, insert_sample
 from workbench.datagen.dataset import Dataset
 from workbench.domains import Domain, datasets_root
 from workbench.engines import connect
@@ -129,12 +124,22 @@ def test_unpartitioned_retention_deletes_the_rows_of_the_oldest_partition(pg_url
 
 def test_ingest_appends_new_rows_and_rolls_back(pg_url: str, domain: Domain, data: Dataset):
     spec = _by_time(10)
-    rows = ingest_rows(data[READINGS], "recorded_at", 500, seed=1)
-    assert rows.num_rows == 500 and rows["recorded_at"].to_pylist()[0] > max(data[READINGS]["recorded_at"].to_pylist())
+    rows = insert_sample(domain.schema, "readings", data[READINGS], 500)
+    latest = max(data[READINGS]["recorded_at"].to_pylist())
+    assert rows.num_rows == 500 and min(rows["recorded_at"].to_pylist()) > latest  # all in the newest partition
     with connect(pg_url) as engine:
         load_partitioned(engine, domain.schema, spec, data, progress=False)
-        assert measure_ingest(engine, spec, rows) > 0
+        assert insert_rate(engine, {READINGS: rows}) > 0
         assert engine.row_counts()[READINGS] == data[READINGS].num_rows
+
+
+def test_retention_needs_an_oldest_partition(pg_url: str, domain: Domain, data: Dataset):
+    with connect(pg_url) as engine:
+        engine.load(domain.schema, data, progress=False)
+        for spec in (_by_time(1), PartitionSpec("readings", "hash", "device_id", 4),
+                     PartitionSpec("readings", "sorted", "recorded_at")):
+            with pytest.raises(WorkbenchError, match="oldest"):
+                measure_retention(engine, "plain", spec, partitioned=False)
 
 
 @pytest.mark.parametrize("spec", [_by_time(10), PartitionSpec("readings", "hash", "device_id", 3),

@@ -1,5 +1,6 @@
 """The study runner on small data: method (interleaving, shared draws), failures recorded, resume, CLI."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -151,7 +152,43 @@ def test_fail_if_slower_exits_1_when_a_variant_got_slower(tmp_path, capsys, pg_s
     assert main(["study", str(slow), "--engine", "postgres", "--out", str(new), "--quiet",
                  "--baseline", str(base / "results.parquet"), "--fail-if-slower", "1.2"]) == 1
     printed = capsys.readouterr().out
-    assert "regression" in printed and "searched" in printed.split("regression")[-1]
+    first, _, again = printed.partition("re-check:")
+    assert "first check" in first and "searched" in first.split("first check")[-1]
+    assert "confirmed by the re-check" in again and "searched" in again.split("confirmed")[-1]
+    rechecked = pd.read_parquet(new / "recheck" / "results.parquet")  # only what was flagged ran again
+    assert set(rechecked["variant"]) == {"searched"} and set(rechecked["query"]) == {"product_search"}
+    ran = pd.read_parquet(new / "results.parquet")
+    draws = ran[ran["variant"] == "searched"].groupby("draw")["params"].first()
+    assert rechecked.groupby("draw")["params"].first().equals(draws)  # the same parameter draws
+
+
+def test_recheck_clears_a_slowdown_a_fresh_run_does_not_confirm(tmp_path, pg_server):
+    from workbench.bench import gate
+    from workbench.bench.results import Results
+
+    steady = override("SELECT pg_sleep(0.005), :term AS term")
+    study = search_study("postgres", Variant("as is", workload=steady), repetitions=4)
+    old = study.run(tmp_path / "old", progress=False, report=False)
+    drifted = old.executions.assign(latency_ms=old.executions["latency_ms"] * 20)  # a run on a busy machine
+    suspects = gate.flagged(Results(drifted), old, 2.0)
+    assert suspects[["engine", "variant", "query"]].values.tolist() == [["postgres", "as is", "product_search"]]
+    again = gate.recheck(study, old, suspects, tmp_path / "recheck", threshold=2.0, progress=False)
+    assert again[["engine", "variant", "query"]].values.tolist() == [["postgres", "as is", "product_search"]]
+    assert not again["regressed"].any()
+    assert gate.recheck(study, old, suspects.iloc[:0], tmp_path / "none", threshold=2.0).empty
+
+
+def test_meta_keeps_each_querys_first_draw_so_answer_checks_know_limits(tmp_path):
+    from workbench.bench.results import Results
+
+    results = search_study("duckdb", repetitions=2).run(tmp_path, progress=False, report=False)
+    term = json.loads(results.executions.query("draw == 0")["params"].iloc[0])["term"]
+    statement = results.meta["sql"]["product_search"]
+    assert "LIMIT 20" in statement and term in statement
+    broken = results.executions.copy()
+    broken.loc[broken["variant"] == "by created", "checksum"] = "0" * 16
+    differing = Results(broken, meta=results.meta).answers()
+    assert set(differing["variant"]) == {"by created"} and differing["has_limit"].all()
 
 
 def test_an_engine_that_cannot_connect_fails_its_variants_only(tmp_path):
@@ -164,23 +201,50 @@ def test_an_engine_that_cannot_connect_fails_its_variants_only(tmp_path):
     assert set(results.executions["engine"]) == {"duckdb"} and results.meta["complete"] is True
 
 
-def test_partition_variant_runs_on_both_engines_with_the_same_answers(tmp_path, pg_server):
+def test_partition_variant_runs_on_both_engines_with_the_same_answers(tmp_path, pg_server, caplog):
     from workbench.bench.partitioning import PartitionSpec
 
-    study = Study("parts", "timeseries", [Variant("plain"), Variant("range x4", partition=PartitionSpec(
-        "readings", "range", "recorded_at", 4))], engines=ENGINES, scale="ci", repetitions=2, warmup=0,
-        queries=["device_last_day", "window_all_devices"])
-    results = study.run(tmp_path, progress=False, report=False)
+    def by_time(count: int) -> Variant:
+        return Variant(f"range x{count}", partition=PartitionSpec("readings", "range", "recorded_at", count))
+
+    study = Study("parts", "timeseries", [Variant("plain"), by_time(1), by_time(4), by_time(8)], engines=ENGINES,
+                  scale="ci", repetitions=2, warmup=0, queries=["device_last_day", "window_all_devices"])
+    with caplog.at_level("WARNING"):
+        results = study.run(tmp_path, progress=False, report=False)
+    assert not [r.getMessage() for r in caplog.records if r.name.startswith("sqlglot")]  # e.g. SET/RESET texts
     variants = results.variants.set_index(["engine", "variant"])
     assert (variants["status"] == "ok").all() and variants.loc[("postgres", "range x4"), "partitions"] == 4
     assert "PARTITION BY RANGE" in variants.loc[("postgres", "range x4"), "ddl"]
     assert results.answers().empty and set(results.executions["status"]) == {"ok"}
     assert (tmp_path / "partitions.parquet").is_file() and (tmp_path / "retention.parquet").is_file()
     server = results.server.groupby("variant")["query"].apply(set).to_dict()  # typed parameters matched too
-    assert server == {"plain": {"device_last_day", "window_all_devices"},
-                      "range x4": {"device_last_day", "window_all_devices"}}
+    assert server == {name: {"device_last_day", "window_all_devices"} for name in
+                      ("plain", "range x1", "range x4", "range x8")}
+    # ingest: every PostgreSQL design inserts the same rows; DuckDB's Parquet files are not measured, and say why
+    assert (variants.xs("postgres")["insert_rows_per_s"] > 0).all()
+    assert variants.loc[("duckdb", "plain"), "insert_rows_per_s"] > 0
+    assert variants.loc[("duckdb", "range x4"), "insert_rows_per_s"] != variants.loc[("duckdb", "range x4"),
+                                                                                        "insert_rows_per_s"]
+    assert any("range x4" in note and "Parquet" in note for note in results.meta["notes"])
 
 
+def test_retention_deletes_the_same_rows_on_every_variant(tmp_path, pg_server):
+    from workbench.bench.partitioning import PartitionSpec
+
+    variants = [Variant("plain")] + [Variant(f"range x{n}", partition=PartitionSpec("readings", "range",
+                                                                                    "recorded_at", n))
+                                     for n in (1, 4, 8)]
+    study = Study("retention", "timeseries", variants, engines=["postgres"], scale="ci", repetitions=1, warmup=0,
+                  queries=["device_last_day"])
+    results = study.run(tmp_path, progress=False, report=False)
+    retention = results.retention
+    readings = study.generate(progress=False)["public.readings"].num_rows
+    assert sorted(set(retention["partitions"])) == [4, 8]  # one cut per range partitioning with an oldest part
+    for cut, group in retention.groupby("partitions"):
+        assert set(group["variant"]) == {"plain", "range x1", "range x4", "range x8"}
+        assert group["rows"].nunique() == 1 and 0 < group["rows"].iloc[0] < readings  # the same rows everywhere
+        dropped = group[group["method"] == "drop partition"]
+        assert set(dropped["variant"]) == {f"range x{cut}"}  # only the variant partitioned at that cut drops
 def test_schema_alternative_answers_like_the_original(tmp_path):
     path = Path(__file__).resolve().parent.parent / "datasets" / "ecommerce" / "study_denormalized.toml"
     study = Study.from_toml(path, scale="ci", engines=["duckdb"], repetitions=2, warmup=0)

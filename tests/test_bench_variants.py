@@ -6,8 +6,8 @@ import pyarrow as pa
 import pytest
 
 from workbench.bench import IndexSpec, Study, Variant
-from workbench.bench.prepare import insert_sample
 from workbench.bench.study import subset
+from workbench.bench.writes import insert_sample
 from workbench.domains import domain
 from workbench.errors import WorkbenchError
 

@@ -85,6 +85,17 @@ def test_checksum_values():
     assert checksum([(Decimal("1.50"), Decimal("2"))]) == checksum([(1.5, 2)])
 
 
+def test_float_checksums_ignore_summation_order():
+    values = [0.1 * i + 1e-3 / (i + 1) for i in range(1, 2000)]
+    forward, backward = sum(values), sum(reversed(values))
+    assert forward != backward  # a double's sum depends on the order it was added in
+    assert checksum([(forward, len(values))]) == checksum([(backward, len(values))])
+    assert checksum([(Decimal(repr(forward)),)]) == checksum([(forward,)])
+    assert checksum([(2**53 + 2,)]) != checksum([(2**53,)])  # integers stay exact
+    assert checksum([(1.0000001,)]) != checksum([(1.0000002,)])  # 12 digits still tell these apart
+    assert checksum([(3.0,)]) == checksum([(3,)]) == checksum([(Decimal("3.000"),)])
+
+
 def test_writes_report_affected_rows_and_roll_back(engine: Engine):
     deleted = engine.timed("DELETE FROM items WHERE id < 10", rollback=True)
     assert deleted.ok and deleted.rows == 10 and deleted.checksum == checksum([(10,)])

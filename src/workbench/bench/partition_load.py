@@ -49,9 +49,9 @@ def load_partitioned(engine: Engine, schema: Schema, spec: PartitionSpec, data: 
     DuckDB: ``by = "sorted"`` loads the table in key order; other strategies write hive-partitioned Parquet
     into ``directory`` (required, empty or new) behind a view, see :func:`load_duckdb_partitioned`.
     """
-    if spec.by == "sorted":
+    if layout(engine, spec) == "sorted":
         return load_sorted(engine, schema, spec, data, progress=progress)
-    if not engine.supports_partitioning:
+    if layout(engine, spec) == "parquet":
         if directory is None:
             raise WorkbenchError(f"{engine.name} has no declarative partitioning: {spec.label} is written as "
                                  f"partitioned Parquet, which needs a directory; pass directory=...")
@@ -62,6 +62,13 @@ def load_partitioned(engine: Engine, schema: Schema, spec: PartitionSpec, data: 
     started = time.perf_counter()
     report = engine.load(model, data, progress=progress)
     return PartitionLoad(engine.name, "partitions", spec.count, time.perf_counter() - started, own, report)
+
+
+def layout(engine: Engine, spec: PartitionSpec) -> str:
+    """How ``engine`` holds ``spec``: ``partitions`` (declarative), ``parquet`` (files behind a view) or ``sorted``."""
+    if spec.by == "sorted":
+        return "sorted"
+    return "partitions" if engine.supports_partitioning else "parquet"
 
 
 def load_sorted(engine: Engine, schema: Schema, spec: PartitionSpec, data: Mapping[str, pa.Table], *,

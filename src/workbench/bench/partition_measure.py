@@ -1,24 +1,24 @@
-"""What partitioning costs and buys: planning vs execution time, cold vs warm backends, ingest, retention.
+"""What partitioning costs and buys: planning vs execution time, cold vs warm backends, retention.
 
 PostgreSQL plans a query on a partitioned table by opening every partition it cannot prune, and a new backend
 first loads each partition's catalog entries: the first query on a fresh connection can plan 3-20x slower than
 the same query warm. So each query is measured twice per repetition: first on a new connection ("new"), then
 after warm-up on that connection ("warm"), both from EXPLAIN ANALYZE's own planning and execution times.
-Retention compares dropping the oldest range partition with DELETE of the same rows, each rolled back.
+Retention compares dropping the oldest range partition with DELETE of the same rows, each rolled back; ingest
+(rows appended per second) is :func:`workbench.bench.writes.insert_rate` on the partitioned table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
 from tqdm.auto import tqdm
 
-from workbench.bench.partitioning import PartitionSpec, key_numbers, range_edges, value_literal
+from workbench.bench.partition_load import layout
+from workbench.bench.partitioning import PartitionSpec, range_edges, value_literal
 from workbench.engines.base import Engine
 from workbench.errors import WorkbenchError
 from workbench.plans import Plan, explain
@@ -58,60 +58,28 @@ def scanned_partitions(engine: Engine, spec: PartitionSpec, sql: str) -> tuple[s
     return tuple(_scans(explain(engine, sql, analyze=False), _relations(engine, spec)))
 
 
-def ingest_rows(table: pa.Table, key: str, rows: int, *, seed: int = 0) -> pa.Table:
-    """``rows`` rows sampled from ``table`` with ``key`` moved past its maximum: new data to append.
-
-    Every key is shifted by the same amount (the key's span plus one unit), so keys stay unique per entity
-    and all land after the existing data (in the newest range partition).
-    """
-    picked = np.sort(np.random.default_rng(seed).choice(table.num_rows, size=min(rows, table.num_rows),
-                                                        replace=False))
-    sample = table.take(pa.array(picked))
-    kind = table[key].type
-    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_timestamp(kind)
-            or pa.types.is_date32(kind)):
-        raise WorkbenchError(f"cannot make new rows by moving {key!r} ({kind}) forward; pass rows of your own "
-                             f"to measure_ingest")
-    low, high = pc.min_max(key_numbers(table[key])).values()
-    moved = pc.add(key_numbers(sample[key]), high.as_py() - low.as_py() + 1)
-    storage = pa.int32() if pa.types.is_date32(kind) else pa.int64()
-    column = moved if pa.types.is_floating(kind) else moved.cast(storage).cast(kind)
-    return sample.set_column(sample.schema.get_field_index(key), key, column)
-
-
-def measure_ingest(engine: Engine, spec: PartitionSpec, rows: pa.Table) -> float:
-    """Rows per second appended into ``spec.table`` (indexes maintained, rows routed), rolled back after.
-
-    NaN for DuckDB's Parquet layout, where the table is a view over files (appending means a new file).
-    """
-    if not engine.supports_partitioning and spec.by != "sorted":
-        return float("nan")
-    seconds = engine.insert_seconds(spec.table, rows)
-    return rows.num_rows / seconds if seconds > 0 else float("nan")
-
-
 def measure_retention(engine: Engine, variant: str, spec: PartitionSpec, *, partitioned: bool = True,
                       repetitions: int = 3) -> pd.DataFrame:
     """Drop the oldest range partition vs DELETE of the same rows, each in a transaction rolled back.
 
-    The rows are those older than the first range edge of ``spec`` (computed from the key's min and max in the
-    database, as :func:`partitioned` computed it from the data). ``partitioned=False`` measures DELETE only,
-    on the unpartitioned table holding the same data; its rows keep ``partitions = spec.count``, naming the
-    comparison (call it once per range spec). Empty for DuckDB's Parquet layout (files, not rows).
+    The rows are those older than the first range edge of ``spec`` (the oldest ``1/count`` of the key's span,
+    computed from the key's min and max in the database, as :func:`partitioned` computed it from the data), so
+    every variant holding the same data deletes the same rows. ``partitioned=True`` when the variant's table is
+    partitioned by ``spec`` itself: its oldest partition is dropped too. ``partitions = spec.count`` names the
+    comparison (the cut), whatever the variant's own layout. Empty for DuckDB's Parquet layout (files, not rows).
     """
-    if spec.by in ("list", "hash"):
-        raise WorkbenchError(f"retention drops the oldest range partition; {spec.label} has no oldest partition. "
-                             f"fix: measure retention on a range partitioning")
-    if not engine.supports_partitioning and spec.by != "sorted" and partitioned:
+    if spec.by != "range" or spec.count < 2:
+        raise WorkbenchError(f"retention removes the rows of the oldest range partition; {spec.label} has "
+                             f"{'one partition, so no older rows' if spec.by == 'range' else 'no oldest partition'}. "
+                             f"fix: measure retention with a range partitioning of 2 or more partitions")
+    if partitioned and layout(engine, spec) == "parquet":
         return pd.DataFrame(columns=RETENTION_COLUMNS)
     table = exp.table_(exp.to_identifier(spec.table.rpartition(".")[2], quoted=True))
     key = exp.column(spec.key, quoted=True)
     edges = range_edges(_key_range(engine, table, key), spec)
-    where = key < value_literal(edges[0]) if edges else None
-    delete = exp.delete(table, where=where).sql(engine.dialect)
+    delete = exp.delete(table, where=key < value_literal(edges[0])).sql(engine.dialect)
     methods: list[tuple[str, str, int | None]] = [("delete", delete, None)]
-    count = spec.count if spec.by == "range" else 1
-    if partitioned and count > 1 and engine.supports_partitioning:
+    if partitioned:
         oldest = _oldest(engine, table, key)
         methods.insert(0, ("drop partition", exp.Drop(kind="TABLE", tables=[oldest]).sql(engine.dialect),
                            _count(engine, oldest)))
@@ -122,7 +90,7 @@ def measure_retention(engine: Engine, variant: str, spec: PartitionSpec, *, part
             if done.status != "ok":
                 raise WorkbenchError(f"{method} on {variant} failed ({done.status}): {done.error}\n    {statement}")
             affected = done.rows if dropped is None else dropped
-            rows.append((engine.name, variant, count, method, repetition, done.latency_ms / 1000, affected,
+            rows.append((engine.name, variant, spec.count, method, repetition, done.latency_ms / 1000, affected,
                          done.status))
     return pd.DataFrame(rows, columns=RETENTION_COLUMNS).astype({"rows": "Int64"})
 

@@ -8,8 +8,9 @@ The API a study uses (``partition = { table, by, key, count }`` in a study file)
   partitioned model; DuckDB: hive-partitioned Parquet behind a view, or ``by = "sorted"``: the table loaded
   in key order, DuckDB's zone maps being its "partitioning");
 - :mod:`workbench.bench.partition_measure`: ``measure_partitions`` (planning and execution time, first query on
-  a new connection vs warm), ``measure_ingest`` (rows/s appended), ``measure_retention`` (drop the oldest
-  partition vs DELETE of the same rows).
+  a new connection vs warm), ``measure_retention`` (drop the oldest partition vs DELETE of the same rows);
+  ingest (rows/s appended) is :func:`workbench.bench.writes.insert_rate` with
+  :func:`workbench.bench.writes.insert_sample` rows.
 
 Range partitions have equal widths rounded to a whole day, hour, minute or second (temporal keys) or unit
 (integers); the first starts at ``MINVALUE`` and the last ends at ``MAXVALUE``, so no row needs a DEFAULT

@@ -15,8 +15,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import sqlglot
 from psycopg import sql as pgsql
 from sqlglot import exp
 
@@ -26,7 +24,7 @@ from workbench.ddl.export_indexes import create_index
 from workbench.ddl.export_target import target_for
 from workbench.engines import Engine, connect
 from workbench.errors import WorkbenchError
-from workbench.schema.model import Schema, Table
+from workbench.schema.model import Schema
 
 
 @dataclass
@@ -131,30 +129,6 @@ def setup_sql(variant: Variant, dialect: str) -> list[str]:
     return [transpile(statement, "postgres", dialect) for statement in variant.setup]
 
 
-def insert_sample(schema: Schema, table: str, data: pa.Table, rows: int) -> pa.Table:
-    """Up to ``rows`` new rows for ``table`` that keep every key valid: copies of generated rows whose unique
-    columns are moved past the existing values (foreign keys keep pointing at existing parents).
-
-    Raises WorkbenchError when a unique key is made only of foreign-key columns (no new row can be made).
-    """
-    model = schema.table(table)
-    sample = data.slice(0, min(rows, data.num_rows))
-    foreign = {c for fk in model.foreign_keys for c in fk.columns}
-    shifted: set[str] = set()
-    for key in _unique_keys(model):
-        if key & shifted:
-            continue
-        free = sorted(key - foreign)
-        if not free:
-            raise WorkbenchError(f"cannot make new rows for {table}: its unique key ({', '.join(sorted(key))}) is "
-                                 f"made of foreign keys only; its write cost is not measured")
-        shifted.add(free[0])
-    for name in sorted(shifted):
-        position = sample.column_names.index(name)
-        sample = sample.set_column(position, name, _moved(data[name], sample[name]))
-    return sample
-
-
 def _partitioned(target: str, schema: Schema, data: dict[str, pa.Table], variant: Variant,
                  directory: Path) -> tuple[Engine, list[str], int]:
     """A new engine holding the data with the variant's partitioning: (engine, its own DDL, partitions)."""
@@ -187,36 +161,3 @@ def _sizes(frame: pd.DataFrame) -> tuple[int | None, int | None]:
         return int(values.sum()) if len(values) else None
 
     return total("table_bytes"), total("index_bytes")
-
-
-def _unique_keys(table: Table) -> list[set[str]]:
-    """Column sets that must stay unique (expression keys count the columns they read)."""
-    keys = [set(table.primary_key.columns)] if table.primary_key else []
-    keys += [set(u.columns) for u in table.uniques]
-    for index in table.indexes:
-        if index.unique:
-            columns: set[str] = set()
-            for element in index.elements:
-                if element.is_expression:
-                    columns |= {c.name for c in sqlglot.parse_one(element.expression, read="postgres")
-                                .find_all(exp.Column) if table.has_column(c.name)}
-                else:
-                    columns.add(element.expression)
-            keys.append(columns)
-    return [k for k in keys if k]
-
-
-def _moved(whole: pa.ChunkedArray, values: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
-    """Values moved past every existing one: numbers shifted above the maximum, text suffixed."""
-    kind = values.type
-    if pa.types.is_integer(kind) or pa.types.is_temporal(kind):
-        storage = pa.int32() if pa.types.is_date32(kind) or pa.types.is_time32(kind) else pa.int64()
-        if not pa.types.is_integer(kind):  # dates and times move in their storage unit (days, microseconds)
-            whole, values = whole.cast(storage), values.cast(storage)
-        low, high = pc.min_max(whole).values()
-        moved = pc.add(pc.subtract(values, low), pa.scalar(high.as_py() + 1, values.type))
-        return moved.cast(storage).cast(kind) if not pa.types.is_integer(kind) else moved.cast(kind)
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return pc.binary_join_element_wise(values, pa.scalar("~w", kind), pa.scalar("", kind))
-    raise WorkbenchError(f"cannot make new unique values of type {kind} for an insert sample; "
-                         f"its write cost is not measured")

@@ -107,8 +107,12 @@ class Results:
                               confidence=confidence, resamples=resamples, seed=seed)
 
     def answers(self, sql: Mapping[str, str] | None = None) -> pd.DataFrame:
-        """Answers that differ between variants for the same draw (see ``stats.answers``); empty when all agree."""
-        return stats.answers(self.executions, sql=sql, baseline=self._baseline_or_none())
+        """Answers that differ between variants for the same draw (see ``stats.answers``); empty when all agree.
+
+        ``sql`` (query name -> text) defaults to the statements the study stored in ``meta["sql"]``.
+        """
+        return stats.answers(self.executions, sql=sql if sql is not None else self.meta.get("sql"),
+                             baseline=self._baseline_or_none())
 
     def regressions(self, old: Results, threshold: float = 1.2, *, confidence: float = 0.95,
                     min_delta_ms: float = stats.MIN_DELTA_MS) -> pd.DataFrame:

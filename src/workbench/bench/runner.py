@@ -31,8 +31,10 @@ from sqlglot.errors import SqlglotError
 from tqdm.auto import tqdm
 
 from workbench.bench.machine import engine_info, machine
-from workbench.bench.prepare import Prepared, insert_sample, prepare
+from workbench.bench.partition_load import layout
+from workbench.bench.prepare import Prepared, prepare
 from workbench.bench.store import Store, now
+from workbench.bench.writes import insert_rate, insert_sample
 from workbench.engines import Engine, connect
 from workbench.errors import WorkbenchError
 
@@ -52,8 +54,11 @@ class Bound:
 
 
 def run_study(study: Any, out: Path, *, resume: bool = False, progress: bool = True, max_rounds: int | None = None,
-              report: bool = True) -> Any:
-    """Run ``study`` into ``out`` (see the module docstring) and return its Results."""
+              report: bool = True, measure_only: bool = False) -> Any:
+    """Run ``study`` into ``out`` (see the module docstring) and return its Results.
+
+    ``measure_only`` keeps the executions only (no plans, server times, partition tables, write cost or report).
+    """
     store = Store(out, resume=resume)
     meta = _begin(store, study, resume)
     timings: dict[str, float] = {}  # wall seconds per step: where a study's time goes
@@ -76,9 +81,10 @@ def run_study(study: Any, out: Path, *, resume: bool = False, progress: bool = T
                     bar.update(per_engine)
                     continue
                 meta["engines"][run.name] = engine_info(run.base)
+                meta.setdefault("sql", run.first_draws(draws))
                 with _clock(timings, f"{run.name}: measure"):
                     complete = run.measure(max_rounds)
-                if complete:
+                if complete and not measure_only:
                     with _clock(timings, f"{run.name}: plans and server times"):
                         tables["server"] += run.server_times()
                         tables["plans"] += run.plans()
@@ -99,7 +105,7 @@ def run_study(study: Any, out: Path, *, resume: bool = False, progress: bool = T
         store.write_table(name, rows)
     for name, frames in extras.items():
         store.write_frame(name, pd.concat(frames, ignore_index=True))
-    if report and complete:
+    if report and complete and not measure_only:
         from workbench.bench.report import write_report
 
         with _clock(timings, "report"):
@@ -111,13 +117,18 @@ def run_study(study: Any, out: Path, *, resume: bool = False, progress: bool = T
     return Results.load(out)
 
 
+def engine_name(target: str) -> str:
+    """The name results carry for a study's engine target (``duckdb``, ``postgres`` or a PostgreSQL URL)."""
+    return target if target in ("duckdb", "postgres") else "postgres"
+
+
 class EngineRun:
     """One engine's part of a study: base load, variants, rounds, plans, server times, write cost."""
 
     def __init__(self, study: Any, target: str, data: dict[str, pa.Table], store: Store, bar: tqdm):
         self.study, self.target, self.data, self.store, self.bar = study, target, data, store, bar
         self.base: Engine | None = None
-        self.name = target if target in ("duckdb", "postgres") else "postgres"  # the engine's name once connected
+        self.name = engine_name(target)  # the engine's own name once connected
         self.prepared: list[Prepared] = []
         self.bound: dict[tuple[str, str], list[Bound]] = {}
         self.notes: list[str] = []  # what could not be measured, for meta.json
@@ -156,6 +167,15 @@ class EngineRun:
                     for values in draws[query.name]]
             prepared.engine.reset_server_times()
         return draws
+
+    def first_draws(self, draws: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+        """Each query's statement (the baseline variant's) bound with draw 0, else its template: for meta.json."""
+        baseline = self.study.variant(self.study.baseline)
+        statements = {}
+        for query in self.study.workload:
+            chosen = self.study.query_for(baseline, query.name)
+            statements[query.name] = _bind(chosen, draws[query.name][0], self.base.dialect).sql or chosen.sql
+        return statements
 
     def measure(self, max_rounds: int | None) -> bool:
         """Cold, warm-up and measured rounds; False when ``max_rounds`` stopped it early."""
@@ -218,7 +238,8 @@ class EngineRun:
     def write_cost(self) -> None:
         """Rows per second inserted (and rolled back) into the tables any variant changes, per variant.
 
-        Every variant inserts the same rows into the same tables, so the figures compare.
+        Every variant inserts the same rows into the same tables, so the figures compare; for a partitioned
+        table this is its ingest rate (new keys past the existing ones land in the newest range partition).
         """
         tables = list(dict.fromkeys(t for v in self.study.variants for t in v.tables))
         if not tables or self.study.insert_rows <= 0:
@@ -232,36 +253,49 @@ class EngineRun:
                 self.notes.append(f"{self.name}: {error}")
         for prepared in self.live:
             self.bar.set_postfix_str(f"{self.name}: write cost of {prepared.variant.name}")
+            if (files := _parquet(prepared)) is not None:
+                self.notes.append(f"{self.name}: write cost of {prepared.variant.name!r} not measured: {files} is "
+                                  f"partitioned Parquet read through a view; appending means writing new files, "
+                                  f"not inserting rows")
+                continue
             try:
-                seconds = sum(prepared.engine.insert_seconds(key, rows) for key, rows in samples.items())
-                inserted = sum(rows.num_rows for rows in samples.values())
-                prepared.insert_rows_per_s = inserted / seconds if seconds > 0 and samples else math.nan
+                prepared.insert_rows_per_s = insert_rate(prepared.engine, samples) if samples else math.nan
             except WorkbenchError as error:
                 self.notes.append(f"{self.name}: write cost of {prepared.variant.name!r} not measured: {error}")
 
     def partition_tables(self) -> dict[str, pd.DataFrame]:
-        """Partitioning studies: planning time on a new vs a warm connection, and retention (drop vs delete)."""
+        """Partitioning studies: planning time on a new vs a warm connection, and retention (drop vs delete).
+
+        Retention cuts at the first edge of each range partitioning with 2 or more partitions in the study (its
+        oldest partition's rows): every variant deletes the same rows for a cut, and the variant partitioned
+        that way also drops its oldest partition. ``partitions`` in retention.parquet names the cut.
+        """
         from workbench.bench.partition_measure import measure_partitions, measure_retention
 
         specs = [v.partition for v in self.study.variants if v.partition is not None]
         if not specs:
             return {}
-        ranged = next((s for s in specs if s.by == "range"), None)
+        cuts = sorted({s for s in specs if s.by == "range" and s.count > 1}, key=lambda s: (s.table, s.count))
+        if not cuts:
+            self.notes.append(f"{self.name}: retention not measured: no range partitioning of 2 or more "
+                              f"partitions to take the oldest rows from")
         partitions, retention = [], []
         for prepared in self.live:
-            spec = prepared.variant.partition
-            queries = {name: bound[0].sql for (variant, name), bound in self.bound.items()
-                       if variant == prepared.variant.name and bound[0].sql is not None}
-            self.bar.set_postfix_str(f"{self.name}: partitions of {prepared.variant.name}")
-            measured = spec if spec is not None and spec.by in ("range", "sorted") else ranged
+            spec, name = prepared.variant.partition, prepared.variant.name
+            queries = {query: bound[0].sql for (variant, query), bound in self.bound.items()
+                       if variant == name and bound[0].sql is not None}
+            self.bar.set_postfix_str(f"{self.name}: partitions of {name}")
             try:
-                partitions.append(measure_partitions(prepared.engine, prepared.variant.name, spec, queries,
+                partitions.append(measure_partitions(prepared.engine, name, spec, queries,
                                                      repetitions=min(self.study.repetitions, 5), progress=False))
-                if measured is not None:
-                    retention.append(measure_retention(prepared.engine, prepared.variant.name, measured,
-                                                       partitioned=spec is not None))
+                if (files := _parquet(prepared)) is not None and cuts:
+                    self.notes.append(f"{self.name}: retention of {name!r} not measured: {files} is partitioned "
+                                      f"Parquet read through a view (retention deletes files, not rows)")
+                    continue
+                retention += [measure_retention(prepared.engine, name, cut, partitioned=cut == spec)
+                              for cut in cuts]
             except WorkbenchError as error:
-                self.notes.append(f"{self.name}: partition measurements of {prepared.variant.name!r}: {error}")
+                self.notes.append(f"{self.name}: partition measurements of {name!r}: {error}")
         return {"partitions": pd.concat(partitions, ignore_index=True) if partitions else pd.DataFrame(),
                 "retention": pd.concat(retention, ignore_index=True) if retention else pd.DataFrame()}
 
@@ -306,6 +340,12 @@ class EngineRun:
                         "status": status, "rows": rows, "checksum": checksum, "error": error,
                         "params": bound.params, "scale": str(self.study.scale), "seed": self.study.seed,
                         "started_at": started_at})
+
+
+def _parquet(prepared: Prepared) -> str | None:
+    """The partitioned table of a variant DuckDB holds as Parquet files behind a view, else None."""
+    spec = prepared.variant.partition
+    return spec.table if spec is not None and layout(prepared.engine, spec) == "parquet" else None
 
 
 def _bind(query: Any, values: dict[str, Any], dialect: str) -> Bound:

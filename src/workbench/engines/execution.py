@@ -2,7 +2,8 @@
 
 The checksum sums (mod 2**64) a 64-bit hash of each row's canonical text, so row order does not
 matter but duplicates do. Numbers are written the same whether they come back as ``Decimal``,
-``float`` or ``int`` and aware timestamps in UTC, so DuckDB and PostgreSQL usually agree on equal rows.
+``float`` or ``int`` (integers exactly, fractions at 12 significant digits) and aware timestamps in UTC, so
+DuckDB and PostgreSQL, and layouts that add floats in another order, agree on equal rows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import Any
 STATUSES = ("ok", "timeout", "error")
 _MASK = (1 << 64) - 1
 _SEPARATOR = "\x1f"
+# Fractions are compared at 12 significant digits: a double's sum or average depends on the order rows were
+# added in (layouts, partitions, parallel plans), which moves the last few of its ~16 digits.
+_SIGNIFICANT = ".12g"
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ def _number(value: float | Decimal) -> str:
     integral = value == value.to_integral_value() if isinstance(value, Decimal) else value.is_integer()
     if integral:
         return str(int(value))
-    return repr(float(value))
+    return format(float(value), _SIGNIFICANT)
 
 
 def _moment(value: dt.datetime | dt.time) -> str:
