@@ -13,7 +13,7 @@ import pytest
 from sqlglot import exp
 
 from workbench.ddl.export import DDLExport, to_ddl
-from workbench.ddl.export_names import all_tables
+from workbench.ddl.export_names import all_tables, ident, is_reserved
 from workbench.errors import UnknownNameError
 from workbench.schema.builder import SchemaBuilder
 from workbench.schema.model import (
@@ -349,3 +349,8 @@ def test_corpus_postgres_round_trip(path: str, pg_url: str) -> None:
         for statement in export.statements:
             con.execute(statement)
         assert catalog(con) == expected
+
+
+def test_reserved_words_of_either_family_or_the_target_are_quoted():
+    assert is_reserved("Order", "sqlite") and is_reserved("user", "postgres") and not is_reserved("price", "postgres")
+    assert ident("order", "mysql").quoted and not ident("price", "mysql").quoted

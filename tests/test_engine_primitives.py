@@ -10,6 +10,7 @@ from decimal import Decimal
 import psycopg
 import pyarrow as pa
 import pytest
+from sqlglot import exp
 
 from workbench.ddl import import_ddl
 from workbench.engines.base import SERVER_TIMES, Engine, Execution
@@ -194,6 +195,7 @@ def test_clone_holds_the_same_rows_and_is_independent(engine: Engine, schema):
 def test_index_build_sizes_and_drop(engine: Engine, schema):
     statement = engine.index_statement(schema, "items", NAME_INDEX)
     assert statement.startswith("CREATE INDEX items_name_idx ON ")
+    assert engine.index_name(schema, "items", NAME_INDEX) == "items_name_idx"
     before = set(engine.index_sizes()["index"])
     seconds = engine.build_index(schema, "items", NAME_INDEX)
     assert seconds > 0
@@ -255,6 +257,9 @@ def test_url_sandbox_cannot_clone_and_refuses_writes_outside(pg_url: str, schema
         refused = engine.timed("DROP TABLE public.precious")
         assert refused.status == "error" and "refusing" in refused.error
         assert engine.timed("SELECT count(*) FROM items", timeout_s=5).rows == 1
+        stored = engine.places(schema)["public.items"]  # in the sandbox namespace, not the user's public
+        assert stored.db != "public"
+        assert engine.query(exp.select("count(*)").from_(stored).sql("postgres")).iloc[0, 0] == 50
         engine.build_index(schema, "items", NAME_INDEX)
         built = engine.index_sizes().set_index("index")
         assert built.loc["items_name_idx", "table"] == "public.items"

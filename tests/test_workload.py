@@ -10,7 +10,7 @@ import pytest
 from workbench.errors import WorkbenchError
 from workbench.schema.builder import SchemaBuilder
 from workbench.schema.model import Column
-from workbench.workload import Workload, parse_sampler
+from workbench.workload import Workload, parse_sampler, schema_mapping
 
 DATASETS = Path(__file__).resolve().parent.parent / "datasets"
 
@@ -76,6 +76,20 @@ def test_queries_weights_and_every_problem_reported(schema):
     assert "nope" in problems["unknown_column"].reason
     assert problems["broken"].line == 16 and str(problems["broken"]).startswith("w.sql:16:")
     assert "missing" in problems["unsampled"].reason
+
+
+def test_a_folder_of_one_query_files_names_each_query_by_its_file(schema, tmp_path):
+    (tmp_path / "q02.sql").write_text("SELECT nope FROM products;\n", encoding="utf-8")
+    (tmp_path / "q01.sql").write_text("SELECT name FROM products WHERE product_id = 1;", encoding="utf-8")
+    workload = Workload.from_folder(tmp_path, schema=schema)
+    assert [q.name for q in workload] == ["q01"] and [p.query for p in workload.problems] == ["q02"]
+    with pytest.raises(WorkbenchError, match=r"no \.sql files"):
+        Workload.from_folder(tmp_path / "q01.sql")
+
+
+def test_schema_mapping_names_every_column_for_qualify(schema):
+    assert schema_mapping(schema) == {"public": {"products": {"product_id": "text", "name": "text",
+                                                              "created_at": "text"}}}
 
 
 def test_draws_are_seeded_skewed_and_bind_as_literals(schema, source):

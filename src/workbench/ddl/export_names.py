@@ -18,15 +18,20 @@ from workbench.ddl.export_target import DEFAULT_SCHEMAS, Target
 from workbench.schema.model import Schema, Table, qualified
 
 # DuckDB's list is PostgreSQL's reserved words: quoting them keeps names valid in both families.
-_RESERVED = frozenset(k.lower() for k in Dialect.get_or_raise("duckdb").generator_class.RESERVED_KEYWORDS)
+RESERVED = frozenset(k.lower() for k in Dialect.get_or_raise("duckdb").generator_class.RESERVED_KEYWORDS)
+
+
+def is_reserved(name: str, dialect: str) -> bool:
+    """True when ``name`` is a reserved word of ``dialect`` or of PostgreSQL/DuckDB (``RESERVED``), so
+    it must be quoted to be used as a name there (the exporter quotes it in every dialect)."""
+    keywords = Dialect.get_or_raise(dialect).generator_class.RESERVED_KEYWORDS
+    return name.lower() in RESERVED or name.lower() in {k.lower() for k in keywords}
 
 
 def ident(name: str, dialect: str) -> exp.Identifier:
     """An identifier quoted when the target would otherwise fold, reject or misread it."""
-    target = Dialect.get_or_raise(dialect)
-    reserved = _RESERVED | {k.lower() for k in target.generator_class.RESERVED_KEYWORDS}
-    safe = (exp.SAFE_IDENTIFIER_RE.match(name) and not target.case_sensitive(name)
-            and name.lower() not in reserved)
+    safe = (exp.SAFE_IDENTIFIER_RE.match(name) and not Dialect.get_or_raise(dialect).case_sensitive(name)
+            and not is_reserved(name, dialect))
     return exp.to_identifier(name, quoted=not safe)
 
 

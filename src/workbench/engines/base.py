@@ -248,6 +248,14 @@ class Engine(ABC):
         deferred = [s for s in full.statements if s not in already]
         return now, deferred, list(full.notes)
 
+    def places(self, schema: Schema) -> dict[str, exp.Table]:
+        """Model table key -> the table as this engine stores it (sandbox namespace, flattened names),
+        for SQL that reads the loaded data of ``schema`` (e.g. ``exp.select(...).from_(places[key])``)."""
+        physical = self._physical(schema)  # keeps the order of tables
+        names = NameMap(physical, self.target)
+        return {model.key: names.table(stored.key)
+                for model, stored in zip(all_tables(schema.tables), all_tables(physical.tables), strict=True)}
+
     def create_schema(self, schema: Schema, *, constraints: bool = True) -> list[ExportNote]:
         """Create the schema's tables (and types, views...); returns the exporter's notes.
 
@@ -258,7 +266,7 @@ class Engine(ABC):
         now, deferred, notes = self.ddl(schema, constraints=constraints)
         self._run_script(now)
         self._pending.extend(deferred)
-        for key, table in self._places(schema).items():
+        for key, table in self.places(schema).items():
             self._keys[(table.db or self._home, table.name)] = key
             self._created.add(key)
         return notes
@@ -276,7 +284,7 @@ class Engine(ABC):
             _check_columns(key, model, table)
         if not {model.key for _, model, _ in plan} <= self._created:
             self.create_schema(schema, constraints=False)
-        places = self._places(schema)
+        places = self.places(schema)
         self._ensure_bookkeeping()
         loads: list[TableLoad] = []
         total = sum(t.num_rows for *_, t in plan)
@@ -312,6 +320,11 @@ class Engine(ABC):
     def index_statement(self, schema: Schema, table: str, index: Index) -> str:
         """The CREATE INDEX this engine runs for ``index`` on model table ``table`` (the twin of build_index)."""
         return self._create_index(schema, table, index).sql(self.dialect)
+
+    def index_name(self, schema: Schema, table: str, index: Index) -> str:
+        """The name ``index`` has on this engine (the exporter's generated one when the model gives none),
+        as plans name it (``Plan.indexes_used``)."""
+        return self._create_index(schema, table, index).this.name
 
     def build_index(self, schema: Schema, table: str, index: Index) -> float:
         """Create ``index`` on model table ``table``; returns the seconds the build took."""
@@ -386,13 +399,6 @@ class Engine(ABC):
                                       connection_lost=self._connection_lost(error)) from error
             raise
         return TableLoad(model.key, data.num_rows, time.perf_counter() - started, method)
-
-    def _places(self, schema: Schema) -> dict[str, exp.Table]:
-        """Model table key -> the table as stored (``_physical`` keeps the order of tables)."""
-        physical = self._physical(schema)
-        names = NameMap(physical, self.target)
-        return {model.key: names.table(stored.key)
-                for model, stored in zip(all_tables(schema.tables), all_tables(physical.tables), strict=True)}
 
     def _create_index(self, schema: Schema, table: str, index: Index) -> exp.Create:
         """The exporter's CREATE INDEX for the stored table; raise quoting its notes when it cannot build one."""

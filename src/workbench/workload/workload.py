@@ -111,6 +111,17 @@ class Workload:
         return cls.from_text(path.read_text(encoding="utf-8"), dialect=dialect, schema=schema, file=str(path))
 
     @classmethod
+    def from_folder(cls, path: str | Path, *, dialect: str = "postgres", schema: Schema | None = None) -> Workload:
+        """A folder of one-query ``.sql`` files (TPC-H's ``q01.sql`` ...), each query named by its file
+        name; queries have no file line, so problems and findings name the query."""
+        path = Path(path)
+        files = sorted(path.glob("*.sql"))
+        if not files:
+            raise WorkbenchError(f"{path}: no .sql files; give a workload file or a folder of one-query .sql files")
+        text = "\n".join(f"-- name: {f.stem}\n{f.read_text(encoding='utf-8').strip().rstrip(';')};\n" for f in files)
+        return cls.from_text(text, dialect=dialect, schema=schema)
+
+    @classmethod
     def from_text(cls, text: str, *, dialect: str = "postgres", schema: Schema | None = None,
                   file: str | None = None) -> Workload:
         workload = cls(queries=[], file=file)
@@ -140,7 +151,7 @@ class Workload:
 
     def check(self, schema: Schema) -> list[Problem]:
         """Problems of queries that name tables or columns the schema does not have."""
-        mapping = _mapping(schema)
+        mapping = schema_mapping(schema)
         problems = []
         for query in self.queries:
             unknown = _unknown_tables(query.expression, schema)
@@ -245,8 +256,9 @@ def _unknown_tables(expression: exp.Expression, schema: Schema) -> list[str]:
     })
 
 
-def _mapping(schema: Schema) -> dict[str, Any]:
-    """A sqlglot schema mapping {schema: {table: {column: type}}} for qualification."""
+def schema_mapping(schema: Schema) -> dict[str, dict[str, dict[str, str]]]:
+    """``{schema: {table: {column: type}}}`` of the model's tables and views, the ``schema=`` sqlglot's
+    ``qualify`` takes to resolve a query's columns (types are all "text": only the names matter there)."""
     mapping: dict[str, dict[str, dict[str, str]]] = {}
     for table in schema.tables:
         mapping.setdefault(table.schema or "public", {})[table.name] = {c.name: "text" for c in table.columns}
