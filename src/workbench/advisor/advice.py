@@ -1,0 +1,367 @@
+"""The index advisor for a whole workload: candidates, measured benefit, a set within a storage budget.
+
+``advise(engine, schema, workload, budget_mb=...)`` returns an :class:`Advice`: the CREATE INDEX
+statements (CONCURRENTLY on PostgreSQL), each query's measured time before and after (median of
+the seeded parameter draws), the weighted time saved, the storage used, and the existing indexes
+the workload does not use or that a longer index makes redundant. ``Advice.sql()`` is the dry-run
+twin of ``Advice.apply(engine)``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+import sqlglot
+from psycopg import sql as pgsql
+from sqlglot import exp
+
+from workbench.advisor.candidates import Candidate, candidates, describe
+from workbench.advisor.evaluate import Evaluator, IndexSet
+from workbench.advisor.select import SCORES, Selection, greedy
+from workbench.engines import Engine
+from workbench.errors import WorkbenchError
+from workbench.schema.model import Index, Schema, Table
+from workbench.workload import Query, Workload
+
+MB = 1024 * 1024
+TRIGRAM = "pg_trgm"
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """An index to create, what it costs and what it saved when it was picked (measured)."""
+
+    table: str
+    index: str  # short description, e.g. ``(customer_id, ordered_at DESC)``
+    name: str
+    statement: str
+    bytes: int
+    build_s: float
+    saved_ms: float  # weighted ms per workload round, measured when picked
+    write_ms: float  # weighted ms the index adds to the workload's writes
+    queries: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Drop:
+    """An existing index the workload does not need: ``unused`` by every plan, or ``redundant``."""
+
+    table: str
+    name: str
+    reason: str
+    statement: str
+    index: Index | None = field(default=None, repr=False, compare=False)  # the model's index
+
+    def to_dict(self) -> dict:
+        return {"table": self.table, "name": self.name, "reason": self.reason, "statement": self.statement}
+
+
+@dataclass
+class Advice:
+    """What to create and drop, and the measured effect on the workload (ms are weighted by query weight)."""
+
+    engine: str
+    budget_bytes: float
+    recommendations: list[Recommendation]
+    drops: list[Drop]
+    queries: pd.DataFrame  # query, weight, before_ms, after_ms, status_before, status_after, same_answers
+    before_ms: float
+    after_ms: float
+    setup: list[str] = field(default_factory=list)  # e.g. CREATE EXTENSION pg_trgm, run before the indexes
+    notes: list[str] = field(default_factory=list)
+    candidates: int = 0
+    executions: int = 0
+    schema: Schema | None = field(default=None, repr=False)
+    chosen: tuple[Candidate, ...] = field(default=(), repr=False)
+
+    @property
+    def saved_ms(self) -> float:
+        return self.before_ms - self.after_ms
+
+    @property
+    def saved_pct(self) -> float:
+        return 100 * self.saved_ms / self.before_ms if self.before_ms else 0.0
+
+    @property
+    def storage_bytes(self) -> int:
+        return sum(r.bytes for r in self.recommendations)
+
+    def sql(self, *, drops: bool = False, engine: Engine | None = None) -> list[str]:
+        """The statements :meth:`apply` runs (the dry-run twin); for another ``engine``, its own names."""
+        if engine is None:
+            creates = [r.statement for r in self.recommendations]
+            removals = [d.statement for d in self.drops]
+        else:
+            schema = self._schema()
+            creates = [create_statement(engine, schema, c) for c in self.chosen]
+            removals = [drop_statement(engine, schema, d.table, d.index) for d in self.drops if d.index is not None]
+        return [*self.setup, *creates, *(removals if drops else [])]
+
+    def apply(self, engine: Engine, *, drops: bool = False) -> list[str]:
+        """Create the recommended indexes (and drop the listed ones when ``drops``) on ``engine``, inside
+        its sandbox; returns the statements run, exactly :meth:`sql` for that engine."""
+        statements = self.sql(drops=drops, engine=engine)
+        for statement in statements:
+            engine.execute(statement)
+        return statements
+
+    def to_dict(self) -> dict:
+        return {
+            "engine": self.engine, "budget_mb": self.budget_bytes / MB, "storage_mb": self.storage_bytes / MB,
+            "before_ms": self.before_ms, "after_ms": self.after_ms, "saved_ms": self.saved_ms,
+            "saved_pct": self.saved_pct, "setup": self.setup,
+            "recommendations": [asdict(r) for r in self.recommendations],
+            "drops": [d.to_dict() for d in self.drops],
+            "queries": json.loads(self.queries.to_json(orient="records")),
+            "notes": self.notes, "candidates": self.candidates, "executions": self.executions,
+        }
+
+    def to_json(self, **options: object) -> str:
+        return json.dumps(self.to_dict(), default=str, **options)
+
+    def plot(self, ax=None):
+        """Per-query measured time before and after (weighted ms, log scale); returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 0.35 * len(self.queries) + 1.2))
+        frame = self.queries.iloc[::-1]
+        positions = range(len(frame))
+        ax.barh([p + 0.2 for p in positions], frame["before_ms"], height=0.4, label="before", color="#b0b0b0")
+        ax.barh([p - 0.2 for p in positions], frame["after_ms"], height=0.4, label="after", color="#3b75af")
+        ax.set_yticks(list(positions), frame["query"])
+        ax.set_xscale("log")
+        ax.set_xlabel("measured ms per execution (median of draws)")
+        ax.legend(loc="lower right")
+        return ax
+
+    def _schema(self) -> Schema:
+        if self.schema is None:
+            raise WorkbenchError("this Advice was read back without its schema; apply its sql() statements instead")
+        return self.schema
+
+    def _summary(self) -> str:
+        return (f"{len(self.recommendations)} indexes ({self.storage_bytes / MB:.1f} of {self.budget_bytes / MB:g} MB)"
+                f" save {self.saved_pct:.0f}% of the weighted workload time ({self.before_ms:.1f} -> "
+                f"{self.after_ms:.1f} ms); {len(self.drops)} indexes to drop")
+
+    def __repr__(self) -> str:
+        return f"<Advice {self.engine}: {self._summary()}>"
+
+    def _repr_html_(self) -> str:
+        try:
+            creates = "".join(f"<li><code>{html.escape(s)}</code></li>" for s in self.sql())
+            drops = "".join(f"<li><code>{html.escape(d.statement)}</code> ({html.escape(d.reason)})</li>"
+                            for d in self.drops)
+            notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+            return (f"<p><b>Index advice ({html.escape(self.engine)})</b>: {html.escape(self._summary())}</p>"
+                    f"<ol>{creates}</ol>" + (f"<p>Drop:</p><ul>{drops}</ul>" if drops else "")
+                    + self.queries.to_html(index=False, float_format=lambda v: f"{v:,.2f}")
+                    + (f"<p>Notes:</p><ul>{notes}</ul>" if notes else ""))
+        except Exception as error:  # display never raises
+            return f"<pre>{html.escape(repr(error))}</pre>"
+
+
+def advise(engine: Engine, schema: Schema, workload: Workload | Iterable[Query], *, budget_mb: float,
+           write_weight: float = 1.0, draws: int = 5, seed: int = 0, repeat: int = 1,
+           timeout_s: float | None = 30.0, min_gain: float = 0.01, progress: bool = True,
+           evaluator: Evaluator | None = None) -> Advice:
+    """Measured index advice for the workload on the data loaded in ``engine``, within ``budget_mb``.
+
+    ``write_weight`` scales the measured insert slowdown charged per write of the workload on an
+    index's table; ``min_gain``: a pick must save this share of the current weighted workload time.
+    Pass an ``evaluator`` to share measurements between calls (see :func:`budget_curve`).
+    """
+    if budget_mb < 0:
+        raise WorkbenchError(f"budget_mb must not be negative, got {budget_mb}")
+    own = evaluator is None
+    evaluator = evaluator or Evaluator(engine, schema, workload, draws=draws, seed=seed, repeat=repeat,
+                                       timeout_s=timeout_s, progress=progress)
+    try:
+        notes: list[str] = []
+        setup, methods = _methods(engine, notes)
+        found = candidates(schema, evaluator.queries, dialect=engine.dialect, methods=methods,
+                           correlations=_correlations(engine, schema))
+        selection = best_selection(evaluator, found, budget_bytes=budget_mb * MB, write_weight=write_weight,
+                                   min_gain=min_gain)
+        return _advice(engine, schema, evaluator, selection, budget_mb * MB, setup, notes, len(found))
+    finally:
+        if own:
+            evaluator.close()
+
+
+def best_selection(evaluator: Evaluator, found: list[Candidate], *, budget_bytes: float, write_weight: float,
+                   min_gain: float) -> Selection:
+    """Greedy by absolute gain and by gain per byte (measurements are shared); the faster result wins."""
+    runs = [greedy(evaluator, found, budget_bytes=budget_bytes, write_weight=write_weight, min_gain=min_gain,
+                   score=score) for score in SCORES]
+    return min(runs, key=lambda s: s.total_ms + sum(step.write_ms for step in s.steps))
+
+
+def budget_curve(engine: Engine, schema: Schema, workload: Workload | Iterable[Query], budgets_mb: Sequence[float],
+                 *, write_weight: float = 1.0, draws: int = 5, seed: int = 0, repeat: int = 1,
+                 timeout_s: float | None = 30.0, progress: bool = True) -> pd.DataFrame:
+    """Measured weighted workload time of the advised set at each storage budget (one shared cache).
+
+    Columns: ``budget_mb, storage_mb, indexes, workload_ms, no_index_ms, pct_of_no_index``; the
+    no-index figure is the workload with the schema's own indexes only.
+    """
+    evaluator = Evaluator(engine, schema, workload, draws=draws, seed=seed, repeat=repeat, timeout_s=timeout_s,
+                          progress=progress)
+    rows = []
+    try:
+        for budget in budgets_mb:
+            advice = advise(engine, schema, evaluator.queries, budget_mb=budget, write_weight=write_weight,
+                            evaluator=evaluator)
+            rows.append((budget, advice.storage_bytes / MB, len(advice.recommendations), advice.after_ms,
+                         advice.before_ms, 100 * advice.after_ms / advice.before_ms if advice.before_ms else 100.0))
+    finally:
+        evaluator.close()
+    return pd.DataFrame(rows, columns=["budget_mb", "storage_mb", "indexes", "workload_ms", "no_index_ms",
+                                       "pct_of_no_index"])
+
+
+def plot_budget_curve(curve: pd.DataFrame, ax=None):
+    """Measured weighted workload time against the storage budget; returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(curve["budget_mb"], curve["workload_ms"], marker="o", label="advised indexes")
+    if len(curve):
+        ax.axhline(curve["no_index_ms"].iloc[0], color="grey", linestyle="--", label="no added index")
+    ax.set_xlabel("storage budget (MB)")
+    ax.set_ylabel("weighted workload time (ms, measured)")
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    return ax
+
+
+def create_statement(engine: Engine, schema: Schema, candidate: Candidate) -> str:
+    """The engine's CREATE INDEX for a candidate; CONCURRENTLY on PostgreSQL (no write lock)."""
+    statement = engine.index_statement(schema, candidate.table, candidate.index)
+    if engine.dialect != "postgres":
+        return statement
+    tree = sqlglot.parse_one(statement, read="postgres")
+    tree.set("concurrently", True)
+    return tree.sql("postgres")
+
+
+def drop_statement(engine: Engine, schema: Schema, table: str, index: Index) -> str:
+    """DROP INDEX for an index of the model, as the engine names it (CONCURRENTLY on PostgreSQL)."""
+    create = sqlglot.parse_one(engine.index_statement(schema, table, index), read=engine.dialect)
+    target = create.this.args["table"]
+    name = exp.table_(create.this.this.copy(), db=target.args.get("db"), catalog=target.args.get("catalog"))
+    drop = exp.Drop(tables=[name], kind="INDEX", exists=True, concurrently=engine.dialect == "postgres")
+    return drop.sql(engine.dialect)
+
+
+def _advice(engine: Engine, schema: Schema, evaluator: Evaluator, selection: Selection, budget_bytes: float,
+            setup: list[str], notes: list[str], count: int) -> Advice:
+    chosen = selection.picked
+    before, after = evaluator.times(frozenset()), evaluator.times(chosen)
+    frame = pd.DataFrame([{
+        "query": q.name, "weight": q.weight, "before_ms": before[q.name].ms, "after_ms": after[q.name].ms,
+        "status_before": before[q.name].status, "status_after": after[q.name].status,
+        "same_answers": before[q.name].checksums == after[q.name].checksums,
+    } for q in evaluator.queries])
+    for row in frame.itertuples():
+        if not row.same_answers:
+            notes.append(f"{row.query}: the answers differ with the indexes for some draws (ties under ORDER BY "
+                         f"... LIMIT return other rows; anything else would be a bug)")
+    if evaluator.estimated & {c.key for c in chosen}:
+        notes.append(f"{engine.name} reports no index sizes: the sizes here are estimates (rows x key width)")
+    for key, why in evaluator.unmeasured.items():
+        notes.append(f"write cost of {key} not measured: {why}")
+    uses_trigram = any(e.opclass == "gin_trgm_ops" for c in chosen for e in c.index.elements)
+    recommendations = [Recommendation(
+        step.candidate.table, describe(step.candidate.index), step.candidate.name,
+        create_statement(engine, schema, step.candidate), step.bytes,
+        evaluator.build_seconds.get(step.candidate.key, float("nan")), step.saved_ms, step.write_ms,
+        tuple(sorted(step.candidate.queries))) for step in selection.steps]
+    return Advice(engine.name, budget_bytes, recommendations, _drops(engine, schema, evaluator, chosen), frame,
+                  evaluator.weighted(before), evaluator.weighted(after), setup if uses_trigram else [], notes,
+                  count, evaluator.executions, schema, tuple(s.candidate for s in selection.steps))
+
+
+def _drops(engine: Engine, schema: Schema, evaluator: Evaluator, chosen: IndexSet) -> list[Drop]:
+    """The schema's own non-unique indexes that no plan uses (PostgreSQL), or that a b-tree with the
+    same leading keys and more keys (or more INCLUDE columns) makes redundant."""
+    used = evaluator.plans_use(chosen) if engine.dialect == "postgres" else None
+    longer = {t.key: [*t.indexes, *(c.index for c in chosen if c.table == t.key)] for t in schema.tables}
+    drops = []
+    for table in schema.tables:
+        for index in table.indexes:
+            if index.unique:
+                continue
+            name = _physical_name(engine, schema, table.key, index)
+            reason = None
+            cover = next((o for o in longer[table.key] if o is not index and _prefix_of(index, o)), None)
+            if cover is not None:
+                reason = f"redundant: {describe(cover)} starts with the same keys"
+            elif used is not None and name.lower() not in {u.lower() for u in used} and \
+                    not _only_support_of_foreign_key(table, index):
+                reason = "unused: no plan of the workload uses it (it may still serve other queries or FK checks)"
+            if reason:
+                drops.append(Drop(table.key, name, reason, drop_statement(engine, schema, table.key, index), index))
+    return drops
+
+
+def _only_support_of_foreign_key(table: Table, index: Index) -> bool:
+    """The index is the one access path leading with a foreign key's columns (parent deletes need it)."""
+    paths = [i.columns for i in table.indexes if i.where is None] + \
+        ([table.primary_key.columns] if table.primary_key else []) + [u.columns for u in table.uniques]
+    for fk in table.foreign_keys:
+        width = len(fk.columns)
+        if set(index.columns[:width]) == set(fk.columns) and \
+                sum(set(path[:width]) == set(fk.columns) for path in paths) == 1:
+            return True
+    return False
+
+
+def _prefix_of(short: Index, long: Index) -> bool:
+    plain = all(i.method == "btree" and i.where is None and not any(e.is_expression for e in i.elements)
+                for i in (short, long))
+    keys = [(e.expression, e.descending) for e in short.elements]
+    other = [(e.expression, e.descending) for e in long.elements]
+    wider = len(keys) < len(other) or (len(keys) == len(other) and set(short.include) < set(long.include))
+    return plain and wider and other[:len(keys)] == keys
+
+
+def _physical_name(engine: Engine, schema: Schema, table: str, index: Index) -> str:
+    return sqlglot.parse_one(engine.index_statement(schema, table, index), read=engine.dialect).this.name
+
+
+def _methods(engine: Engine, notes: list[str]) -> tuple[list[str], list[str]]:
+    """(setup statements, index methods to propose): trigram GIN needs the pg_trgm extension."""
+    methods = [m for m in ("btree", "gin", "brin") if m in engine.supports_index_methods]
+    if "gin" not in methods:
+        return [], methods
+    create = pgsql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(pgsql.Identifier(TRIGRAM)).as_string(None)
+    installed = not engine.query("SELECT 1 FROM pg_extension WHERE extname = %s", [TRIGRAM]).empty
+    if not installed:
+        try:
+            engine.execute(create)
+        except WorkbenchError as error:
+            notes.append(f"no trigram candidates: {TRIGRAM} is not installed and cannot be here "
+                         f"({str(error).splitlines()[0]})")
+            return [], [m for m in methods if m != "gin"]
+    return [create], methods
+
+
+def _correlations(engine: Engine, schema: Schema) -> dict[tuple[str, str], float]:
+    """``(table key, column) -> pg_stats.correlation`` for the schema's tables (PostgreSQL only)."""
+    if engine.dialect != "postgres":
+        return {}
+    frame = engine.query("SELECT tablename, attname, correlation FROM pg_stats "
+                         "WHERE schemaname = ANY(current_schemas(false)) AND correlation IS NOT NULL")
+    found = {}
+    for table, column, correlation in frame.itertuples(index=False):
+        model = schema.find_table(table)
+        if model is not None:
+            found[(model.key, column)] = float(correlation)
+    return found
