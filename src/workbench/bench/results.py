@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 
 from workbench.bench import plots, stats
 from workbench.errors import WorkbenchError
+from workbench.safe_display import safe_html
 
 EXECUTION_COLUMNS = ["study", "engine", "variant", "query", "phase", "repetition", "draw", "latency_ms", "status",
                      "rows", "checksum", "error", "params", "scale", "seed", "started_at"]
@@ -197,19 +198,14 @@ class Results:
                 f"{f'; {len(self.failures())} failures' if self._has_failures() else ''}>")
 
     def _repr_html_(self) -> str:
-        try:
-            measured = "" if self.executions.empty else (
-                f"<h4>Summary (measured, ms)</h4>{frame_html(self.summary())}"
-                f"<h4>Winners vs {html.escape(self.baseline)}</h4>{frame_html(self.winners())}")
-            return (f"{_STYLE}<div class='wb-results'><p><b>{html.escape(repr(self))}</b></p>{measured}"
-                    f"<h4>Failures</h4>{frame_html(self.failures(), empty='none')}</div>")
-        except Exception as error:  # display must never raise: show what there is and why
-            try:
-                shown = repr(self)
-            except Exception:
-                shown = object.__repr__(self)
-            return (f"<pre>{html.escape(shown)}</pre><p><i>could not render as HTML: "
-                    f"{html.escape(type(error).__name__)}: {html.escape(str(error))}</i></p>")
+        return safe_html(Results._html, self)
+
+    def _html(self) -> str:
+        measured = "" if self.executions.empty else (
+            f"<h4>Summary (measured, ms)</h4>{frame_html(self.summary())}"
+            f"<h4>Winners vs {html.escape(self.baseline)}</h4>{frame_html(self.winners())}")
+        return (f"{_STYLE}<div class='wb-results'><p><b>{html.escape(repr(self))}</b></p>{measured}"
+                f"<h4>Failures</h4>{frame_html(self.failures(), empty='none')}</div>")
 
     def _has_failures(self) -> bool:
         return bool((self.variants["status"] == "failed").any()

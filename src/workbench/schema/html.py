@@ -7,9 +7,10 @@ any failure falls back to the escaped ``repr`` with the error named.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
+from workbench.safe_display import safe_html
 from workbench.schema.model import Index, IndexElement, Schema, Table
 
 # notebooks right-align table cells; names and types read better left-aligned
@@ -18,24 +19,12 @@ _STYLE = "<style>.wb-table td,.wb-table th,.wb-schema td,.wb-schema th{text-alig
 
 def table_html(table: Table) -> str:
     """A table: its columns with keys and comments, then constraints, indexes and partitions."""
-    return _safe(_table_html, table)
+    return safe_html(_table_html, table)
 
 
 def schema_html(schema: Schema) -> str:
     """A schema: summary counts, then its tables, views and enums one row each."""
-    return _safe(_schema_html, schema)
-
-
-def _safe(render: Callable[[Any], str], obj: object) -> str:
-    try:
-        return render(obj)
-    except Exception as error:  # display must never raise: show what there is and why
-        try:
-            shown = repr(obj)
-        except Exception:
-            shown = object.__repr__(obj)
-        return (f"<pre>{_e(shown)}</pre><p><i>could not render as HTML: "
-                f"{_e(type(error).__name__)}: {_e(error)}</i></p>")
+    return safe_html(_schema_html, schema)
 
 
 def _e(value: object) -> str:
