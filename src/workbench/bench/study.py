@@ -24,7 +24,7 @@ from workbench.schema.model import Schema, Table
 from workbench.workload import Problem, Query, Workload
 
 _STUDY_KEYS = frozenset({"name", "domain", "scale", "rows", "tables", "engines", "queries", "repetitions", "warmup",
-                         "timeout_s", "seed", "baseline", "variants", "insert_rows", "description"})
+                         "timeout_s", "seed", "baseline", "variants", "insert_rows", "description", "workload"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Study:
     baseline: str | None = None  # default: the first variant
     insert_rows: int = 2000  # rows per table inserted to measure each variant's write cost (0: not measured)
     description: str = ""
+    workload_file: Path | None = None  # the study's own queries (default: the domain's workload.sql)
 
     def __post_init__(self) -> None:
         if not isinstance(self.domain, Domain):
@@ -92,7 +93,12 @@ class Study:
             variants = tuple(Variant.from_dict(v, path.parent) for v in data["variants"])
         except (WorkbenchError, TypeError) as error:
             raise WorkbenchError(f"{path}: {error}") from error
-        options = {k: v for k, v in data.items() if k not in ("domain", "variants")}
+        options = {k: v for k, v in data.items() if k not in ("domain", "variants", "workload")}
+        if "workload" in data:
+            options["workload_file"] = path.parent / data["workload"]
+            if not options["workload_file"].is_file():
+                raise WorkbenchError(f"{path}: workload file {options['workload_file']} does not exist; give a "
+                                     f".sql file next to the study (or leave it out to use the domain's)")
         if "scale" in options:
             options["scale"] = _scale(options["scale"])
         if scale is not None:
@@ -115,7 +121,7 @@ class Study:
     @cached_property
     def workload(self) -> Workload:
         """The study's queries, checked against the loaded tables (the rest are in ``problems``)."""
-        workload = Workload.from_file(self.domain.path / "workload.sql", schema=self.schema)
+        workload = Workload.from_file(self.workload_file or self.domain.path / "workload.sql", schema=self.schema)
         if not self.queries:
             return workload
         known = {q.name for q in workload.queries}

@@ -205,8 +205,8 @@ def transpile(statement: str, source: str, target: str) -> str:
 
 
 def _text_or_file(value: str | list[str], base: Path) -> str:
-    if isinstance(value, list):
-        return ";\n".join(value)
+    if isinstance(value, list):  # statements, or .sql files, in order
+        return ";\n".join(_text_or_file(item, base) for item in value)
     path = base / value
     if value.endswith(".sql"):
         if not path.is_file():
