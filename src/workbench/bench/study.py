@@ -20,6 +20,7 @@ from workbench.datagen.generate import generate
 from workbench.domains import Domain, domain, parse_scale
 from workbench.engines import Engine
 from workbench.errors import UnknownNameError, WorkbenchError
+from workbench.safe_display import safe_html
 from workbench.schema.model import Schema, Table
 from workbench.workload import Problem, Query, Workload
 
@@ -195,6 +196,7 @@ class Study:
                 "queries": [q.name for q in self.workload], "repetitions": self.repetitions, "warmup": self.warmup,
                 "timeout_s": self.timeout_s, "seed": self.seed, "baseline": self.baseline,
                 "insert_rows": self.insert_rows,
+                "workload": str(self.workload_file or self.domain.path / "workload.sql"),
                 "variants": {v.name: v.describe() for v in self.variants}}
 
     def __repr__(self) -> str:
@@ -202,14 +204,14 @@ class Study:
                 f"{', '.join(self.engines)}; {self.domain.name} at scale {self.scale}, seed {self.seed}>")
 
     def _repr_html_(self) -> str:
-        try:
-            rows = "".join(f"<tr><td>{html.escape(v.name)}{' (baseline)' if v.name == self.baseline else ''}</td>"
-                           f"<td>{html.escape(v.describe())}</td></tr>" for v in self.variants)
-            queries = ", ".join(html.escape(q.name) for q in self.workload)
-            return (f"<p><b>{html.escape(repr(self))}</b></p><p>queries: {queries}</p>"
-                    f"<table><tr><th>variant</th><th>what it changes</th></tr>{rows}</table>")
-        except Exception as error:  # display never raises
-            return f"<pre>{html.escape(repr(type(self)))}: {html.escape(str(error))}</pre>"
+        return safe_html(Study._html, self)
+
+    def _html(self) -> str:
+        rows = "".join(f"<tr><td>{html.escape(v.name)}{' (baseline)' if v.name == self.baseline else ''}</td>"
+                       f"<td>{html.escape(v.describe())}</td></tr>" for v in self.variants)
+        queries = ", ".join(html.escape(q.name) for q in self.workload)
+        return (f"<p><b>{html.escape(repr(self))}</b></p><p>queries: {queries}</p>"
+                f"<table><tr><th>variant</th><th>what it changes</th></tr>{rows}</table>")
 
 
 def subset(schema: Schema, tables: tuple[str, ...]) -> Schema:
