@@ -12,9 +12,12 @@ import pytest
 from workbench.advisor.advice import advise
 from workbench.advisor.candidates import Candidate, candidates
 from workbench.advisor.evaluate import Evaluator
-from workbench.advisor.select import greedy
+from workbench.advisor.schema_rules import covers, index_key
+from workbench.advisor.select import Selection, Step, greedy, improve
+from workbench.bench.writes import insert_sample
 from workbench.cli import main
 from workbench.ddl import import_ddl
+from workbench.domains import domain
 from workbench.engines import connect
 from workbench.errors import WorkbenchError
 from workbench.schema.model import Index, IndexElement
@@ -197,3 +200,52 @@ def test_duckdb_advice_measures_art_candidates_directly(schema):
     assert not any("CONCURRENTLY" in s for s in advice.sql())
     assert all(r.index.startswith("(grp") for r in advice.recommendations)
     assert not advice.recommendations or any("estimates" in n for n in advice.notes)
+
+
+def test_an_index_is_covered_by_a_longer_one_or_one_with_more_include_columns():
+    short = index_key(Index("a", (IndexElement("grp"),)))
+    longer = index_key(Index("ab", (IndexElement("grp"), IndexElement("code"))))
+    wider = index_key(Index("ai", (IndexElement("grp"),), include=("code",)))
+    assert covers(short, longer) and covers(short, wider)
+    assert not covers(longer, short) and not covers(wider, short) and not covers(short, short)
+
+
+def test_insert_sample_combines_parents_for_a_key_made_of_foreign_keys():
+    shop = domain("ecommerce").schema
+    data = pa.table({"product_id": [1, 1, 2], "warehouse_id": [1, 2, 1], "quantity": [3, 4, 5]})
+    assert insert_sample(shop, "inventory", data, 5).to_pylist() == \
+        [{"product_id": 2, "warehouse_id": 2, "quantity": 3}]
+
+
+def test_write_cost_is_measured_for_a_key_made_of_foreign_keys():
+    shop = domain("ecommerce")
+    with connect("postgres") as engine:
+        shop.load(engine, "ci", seed=42, progress=False)
+        inventory = shop.schema.table("inventory")
+        candidate = Candidate(inventory.key, Index("inventory_quantity_idx", (IndexElement("quantity"),)),
+                              frozenset())
+        evaluator = Evaluator(engine, shop.schema, shop.workload, draws=1, progress=False)
+        try:
+            assert evaluator.insert_ms(candidate) >= 0
+            assert candidate.key not in evaluator.unmeasured
+        finally:
+            evaluator.close()
+
+
+def test_improve_swaps_a_pick_for_a_better_one_that_fits(items_pg):
+    engine, schema = items_pg
+    table = schema.table("items").key
+    weak = Candidate(table, Index("items_code_idx", (IndexElement("code"),)), frozenset({"lookup"}))
+    strong = Candidate(table, Index("items_grp_idx", (IndexElement("grp"),)), frozenset({"lookup"}))
+    evaluator = Evaluator(engine, schema, workload(LOOKUP, schema), draws=3, progress=False)
+    try:
+        budget = max(evaluator.size(weak), evaluator.size(strong))
+        for candidate in (weak, strong):  # improve() considers the alternatives greedy measured alone
+            evaluator.times(frozenset({candidate}), evaluator.affected(candidate))
+        total = evaluator.weighted(evaluator.times(frozenset({weak})))
+        selection = Selection(steps=[Step(weak, 0.0, 0.0, evaluator.size(weak), total)])
+        improved = improve(evaluator, selection, [weak, strong], budget_bytes=budget)
+        assert improved.picked == frozenset({strong}) and improved.swapped == [(weak, strong)]
+        assert improved.total_ms < total
+    finally:
+        evaluator.close()

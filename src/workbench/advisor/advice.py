@@ -21,10 +21,11 @@ from sqlglot import exp
 
 from workbench.advisor.candidates import Candidate, candidates, describe
 from workbench.advisor.evaluate import Evaluator, IndexSet
-from workbench.advisor.select import SCORES, Selection, greedy
+from workbench.advisor.schema_rules import covers, index_key, keys, sole_foreign_key_support
+from workbench.advisor.select import SCORES, Selection, greedy, improve
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
-from workbench.schema.model import Index, Schema, Table
+from workbench.schema.model import Index, Schema
 from workbench.workload import Query, Workload
 
 MB = 1024 * 1024
@@ -196,10 +197,12 @@ def advise(engine: Engine, schema: Schema, workload: Workload | Iterable[Query],
 
 def best_selection(evaluator: Evaluator, found: list[Candidate], *, budget_bytes: float, write_weight: float,
                    min_gain: float) -> Selection:
-    """Greedy by absolute gain and by gain per byte (measurements are shared); the faster result wins."""
+    """Greedy by absolute gain and by gain per byte (measurements are shared); the faster result wins,
+    then picks are swapped for better-paying alternatives that fit (:func:`~workbench.advisor.select.improve`)."""
     runs = [greedy(evaluator, found, budget_bytes=budget_bytes, write_weight=write_weight, min_gain=min_gain,
                    score=score) for score in SCORES]
-    return min(runs, key=lambda s: s.total_ms + sum(step.write_ms for step in s.steps))
+    best = min(runs, key=lambda s: s.total_ms + sum(step.write_ms for step in s.steps))
+    return improve(evaluator, best, found, budget_bytes=budget_bytes, write_weight=write_weight, min_gain=min_gain)
 
 
 def budget_curve(engine: Engine, schema: Schema, workload: Workload | Iterable[Query], budgets_mb: Sequence[float],
@@ -292,48 +295,25 @@ def _drops(engine: Engine, schema: Schema, evaluator: Evaluator, chosen: IndexSe
     """The schema's own non-unique indexes that no plan uses (PostgreSQL), or that a b-tree with the
     same leading keys and more keys (or more INCLUDE columns) makes redundant."""
     used = evaluator.plans_use(chosen) if engine.dialect == "postgres" else None
-    longer = {t.key: [*t.indexes, *(c.index for c in chosen if c.table == t.key)] for t in schema.tables}
     drops = []
     for table in schema.tables:
-        for index in table.indexes:
-            if index.unique:
+        paths = keys(table)
+        longer = [*paths, *(index_key(c.index) for c in chosen if c.table == table.key)]
+        for key in paths:
+            index = key.index
+            if index is None or index.unique:
                 continue
-            name = _physical_name(engine, schema, table.key, index)
+            name = engine.index_name(schema, table.key, index)
             reason = None
-            cover = next((o for o in longer[table.key] if o is not index and _prefix_of(index, o)), None)
+            cover = next((long for long in longer if long is not key and covers(key, long)), None)
             if cover is not None:
-                reason = f"redundant: {describe(cover)} starts with the same keys"
+                reason = f"redundant: {cover.label} ({', '.join(cover.columns)}) starts with the same keys"
             elif used is not None and name.lower() not in {u.lower() for u in used} and \
-                    not _only_support_of_foreign_key(table, index):
+                    not sole_foreign_key_support(key, paths, table):
                 reason = "unused: no plan of the workload uses it (it may still serve other queries or FK checks)"
             if reason:
                 drops.append(Drop(table.key, name, reason, drop_statement(engine, schema, table.key, index), index))
     return drops
-
-
-def _only_support_of_foreign_key(table: Table, index: Index) -> bool:
-    """The index is the one access path leading with a foreign key's columns (parent deletes need it)."""
-    paths = [i.columns for i in table.indexes if i.where is None] + \
-        ([table.primary_key.columns] if table.primary_key else []) + [u.columns for u in table.uniques]
-    for fk in table.foreign_keys:
-        width = len(fk.columns)
-        if set(index.columns[:width]) == set(fk.columns) and \
-                sum(set(path[:width]) == set(fk.columns) for path in paths) == 1:
-            return True
-    return False
-
-
-def _prefix_of(short: Index, long: Index) -> bool:
-    plain = all(i.method == "btree" and i.where is None and not any(e.is_expression for e in i.elements)
-                for i in (short, long))
-    keys = [(e.expression, e.descending) for e in short.elements]
-    other = [(e.expression, e.descending) for e in long.elements]
-    wider = len(keys) < len(other) or (len(keys) == len(other) and set(short.include) < set(long.include))
-    return plain and wider and other[:len(keys)] == keys
-
-
-def _physical_name(engine: Engine, schema: Schema, table: str, index: Index) -> str:
-    return sqlglot.parse_one(engine.index_statement(schema, table, index), read=engine.dialect).this.name
 
 
 def _methods(engine: Engine, notes: list[str]) -> tuple[list[str], list[str]]:

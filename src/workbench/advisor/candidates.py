@@ -18,9 +18,10 @@ from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from workbench.advisor.resolve import conjuncts
 from workbench.errors import WorkbenchError
 from workbench.schema.model import Index, IndexElement, Schema, Table
-from workbench.workload import Query, Workload
+from workbench.workload import Query, Workload, schema_mapping
 
 MAX_WIDTH = 3  # key columns of a composite index
 MAX_INCLUDE = 4  # extra columns a covering index carries
@@ -113,7 +114,7 @@ def candidates(schema: Schema, workload: Workload | Iterable[Query], *, dialect:
 def usages(schema: Schema, query: Query) -> list[Usage]:
     """Per table instance the query reads (a self-join gives two), the roles its columns play."""
     try:
-        tree = qualify(query.expression.copy(), schema=_mapping(schema), dialect=query.dialect,
+        tree = qualify(query.expression.copy(), schema=schema_mapping(schema), dialect=query.dialect,
                        validate_qualify_columns=False, identify=False)
     except Exception as error:  # sqlglot raises several types for names it cannot resolve
         raise WorkbenchError(f"query {query.name!r} (line {query.line}): cannot resolve its columns against "
@@ -156,10 +157,10 @@ def _read(scope: Scope, tables: dict[str, str], found: dict[str, Usage]) -> None
             hit[0].add(hit[0].columns, hit[1])
     conditions: list[exp.Expression] = []
     if where := select.args.get("where"):
-        conditions += list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
+        conditions += conjuncts(where.this)
     for join in select.args.get("joins") or []:
         if on := join.args.get("on"):
-            conditions += list(on.flatten()) if isinstance(on, exp.And) else [on]
+            conditions += conjuncts(on)
     for condition in conditions:
         _predicate(condition, own)
     projections = {p.alias: p.this for p in select.expressions if isinstance(p, exp.Alias)}
@@ -175,9 +176,7 @@ def _read(scope: Scope, tables: dict[str, str], found: dict[str, Usage]) -> None
 
 
 def _predicate(condition: exp.Expression, own) -> None:
-    """File one WHERE/ON conjunct under the roles of the columns it constrains."""
-    while isinstance(condition, exp.Paren):
-        condition = condition.this
+    """File one WHERE/ON conjunct (parentheses unwrapped) under the roles of the columns it constrains."""
     if isinstance(condition, _COMPARISONS):
         left, right = condition.this, condition.expression
         hits = own(left), own(right)
@@ -348,10 +347,3 @@ def _base_name(candidate: Candidate) -> str:
     tags += ["part"] if index.where else []
     return "_".join([table, *index.columns, *tags, "idx"])
 
-
-def _mapping(schema: Schema) -> dict[str, dict[str, dict[str, str]]]:
-    """A sqlglot schema mapping ``{schema: {table: {column: type}}}`` for qualification."""
-    mapping: dict[str, dict[str, dict[str, str]]] = {}
-    for table in schema.tables:
-        mapping.setdefault(table.schema or "public", {})[table.name] = {c.name: "text" for c in table.columns}
-    return mapping

@@ -19,6 +19,8 @@ from sqlglot import exp
 from tqdm.auto import tqdm
 
 from workbench.advisor.candidates import Candidate
+from workbench.advisor.index_usage import planned_indexes
+from workbench.bench.writes import insert_sample
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
 from workbench.plans import explain
@@ -63,6 +65,7 @@ class Evaluator:
         self._costs: dict[tuple[str, frozenset[str]], float | None] = {}
         self._times: dict[tuple[str, frozenset[str]], Timing] = {}
         self._insert_ms: dict[str, float] = {}
+        self._samples: dict[str, pa.Table] = {}  # table -> rows to insert when measuring write costs
         self._warmed = False
         self.estimated: set[str] = set()  # candidate keys whose size the engine does not report
         self.unmeasured: dict[str, str] = {}  # candidate key -> why its write cost could not be measured
@@ -98,6 +101,10 @@ class Evaluator:
                 self._bar.update()
         return {name: self._times[self.key(name, indexes)] for name in names}
 
+    def measured(self, indexes: IndexSet, queries: Iterable[str]) -> bool:
+        """True when every one of ``queries`` has been timed under ``indexes`` (times() would not run them)."""
+        return all(self.key(name, indexes) in self._times for name in queries)
+
     def remeasure(self, indexes: IndexSet) -> dict[str, Timing]:
         """Time every query with ``indexes`` afresh, bypassing the cache (for interleaved comparisons)."""
         self.use(indexes)
@@ -119,11 +126,7 @@ class Evaluator:
     def plans_use(self, indexes: IndexSet) -> set[str]:
         """Physical names of the indexes the planner uses for any draw of any query under ``indexes``."""
         self.use(indexes)
-        used: set[str] = set()
-        for statements in self.statements.values():
-            for sql in statements:
-                used.update(explain(self.engine, sql, analyze=False).indexes_used)
-        return used
+        return planned_indexes(self.engine, (sql for statements in self.statements.values() for sql in statements))
 
     # -- what an index costs -----------------------------------------------------------------------
 
@@ -140,7 +143,7 @@ class Evaluator:
         when it cannot be measured: the reason is kept in ``unmeasured``)."""
         if candidate.key not in self._insert_ms:
             try:
-                sample = insert_sample(self.engine, self.schema, candidate.table, INSERT_ROWS)
+                sample = self._insert_sample(candidate.table)
             except WorkbenchError as error:
                 self.unmeasured[candidate.key] = str(error)
                 self._insert_ms[candidate.key] = 0.0
@@ -153,6 +156,17 @@ class Evaluator:
             self._insert_ms[candidate.key] = max(0.0, (with_index - without) * 1000 / max(sample.num_rows, 1))
             self._bar.update()
         return self._insert_ms[candidate.key]
+
+    def _insert_sample(self, table: str) -> pa.Table:
+        """New rows for ``table`` shaped like its own (see :func:`workbench.bench.writes.insert_sample`),
+        made once per table from the rows loaded in the engine."""
+        if table not in self._samples:
+            model = self.schema.table(table)
+            target = exp.to_table(model.name if model.schema in (None, "public", "main") else model.key)
+            frame = self.engine.query(exp.select("*").from_(target).sql(self.engine.dialect))
+            self._samples[table] = insert_sample(self.schema, table, pa.Table.from_pandas(frame, preserve_index=False),
+                                                 INSERT_ROWS)
+        return self._samples[table]
 
     def writes_on(self, table: str) -> float:
         """Weight of the workload's writes (INSERT, UPDATE, DELETE, MERGE) on ``table``."""
@@ -234,28 +248,3 @@ def _tables(schema: Schema, query: Query) -> frozenset[str]:
     found = (schema.find_table(t.name, t.db or None) for t in query.expression.find_all(exp.Table))
     return frozenset(t.key for t in found if t is not None)
 
-
-def insert_sample(engine: Engine, schema: Schema, table: str, rows: int) -> pa.Table:
-    """Rows shaped like the table's own, with unique keys moved past the existing ones (so they insert).
-
-    Raises WorkbenchError when a unique key is made only of foreign-key columns: moving those would
-    point at parents that do not exist.
-    """
-    model = schema.table(table)
-    target = exp.to_table(model.name if model.schema in (None, "public", "main") else model.key)
-    frame = engine.query(exp.select("*").from_(target).limit(rows).sql(engine.dialect))
-    referencing = {c for fk in model.foreign_keys for c in fk.columns}
-    keys = ([model.primary_key.columns] if model.primary_key else []) + [u.columns for u in model.uniques]
-    for key in keys:
-        free = [c for c in key if c not in referencing]
-        if not free:
-            raise WorkbenchError(f"{table}: its unique key ({', '.join(key)}) is made of foreign-key columns only; "
-                                 f"new rows for an insert test would need new parent rows")
-        column = free[0]
-        if pd.api.types.is_integer_dtype(frame[column]):
-            top = engine.query(exp.select(exp.func("max", exp.column(column, quoted=True))).from_(target)
-                               .sql(engine.dialect)).iloc[0, 0]
-            frame[column] = frame[column] + int(top) + 1 - int(frame[column].min())
-        else:
-            frame[column] = frame[column].astype(str) + "~"
-    return pa.Table.from_pandas(frame, preserve_index=False)

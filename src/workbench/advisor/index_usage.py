@@ -8,13 +8,14 @@ sorts on its leading column.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
 from workbench.advisor.resolve import own_columns
 from workbench.advisor.rules import Context, Flag, rule
-from workbench.advisor.schema_rules import drop_fix, element_tree, keys, supports
+from workbench.advisor.schema_rules import drop_fix, element_tree, keys, sole_foreign_key_support
+from workbench.engines import Engine
 from workbench.errors import WorkbenchError
 from workbench.plans import explain
 from workbench.schema.model import Index, Table
@@ -43,10 +44,7 @@ def unused_index(ctx: Context) -> Iterator[Flag]:
         for key in paths:
             if key.unique or key.constraint or key.index is None:
                 continue
-            sole_fk_support = any(supports(key, fk.columns) and
-                                  not any(supports(k, fk.columns) for k in paths if k is not key)
-                                  for fk in table.foreign_keys)
-            if sole_fk_support:
+            if sole_foreign_key_support(key, paths, table):
                 continue
             if planned:
                 name = _physical_name(ctx, table, key.index)
@@ -87,13 +85,16 @@ def _planned_indexes(ctx: Context) -> set[str] | None:
     used: set[str] = set()
     for query in ctx.workload:
         try:
-            plan = explain(ctx.engine, query.bind(draws[query.name][0], ctx.engine.dialect), analyze=False)
+            used |= planned_indexes(ctx.engine, [query.bind(draws[query.name][0], ctx.engine.dialect)])
         except WorkbenchError as error:
             ctx.notes.append(f"WB111: query {query.name!r} could not be explained ({str(error).splitlines()[0]}); "
                              "indexes only it uses may be reported unused")
-            continue
-        used.update(plan.indexes_used)
     return used
+
+
+def planned_indexes(engine: Engine, statements: Iterable[str]) -> set[str]:
+    """Physical names of the indexes the engine's plans of ``statements`` read (explained, not run)."""
+    return {name for sql in statements for name in explain(engine, sql, analyze=False).indexes_used}
 
 
 def _physical_name(ctx: Context, table: Table, index: Index) -> str | None:

@@ -63,10 +63,13 @@ def keys(table: Table) -> list[Key]:
         found.append(Key("PRIMARY KEY", _plain(table.primary_key.columns), True, True))
     for unique in table.uniques:
         found.append(Key(unique.name, _plain(unique.columns), True, True))
-    for index in table.indexes:
-        found.append(Key(index.name, index.elements, index.unique, False, index.method, index.where, index.include,
-                         index))
+    found += [index_key(index) for index in table.indexes]
     return found
+
+
+def index_key(index: Index) -> Key:
+    """An index as an access path."""
+    return Key(index.name, index.elements, index.unique, False, index.method, index.where, index.include, index)
 
 
 def _plain(columns: tuple[str, ...]) -> tuple[IndexElement, ...]:
@@ -80,6 +83,27 @@ def supports(key: Key, columns: tuple[str, ...]) -> bool:
     if key.method == "hash" and len(key.columns) != 1:
         return False
     return set(key.columns[:len(columns)]) == set(columns)
+
+
+def sole_foreign_key_support(key: Key, paths: list[Key], table: Table) -> bool:
+    """True when ``key`` is the only one of ``paths`` (the table's access paths) serving one of its
+    foreign keys: deletes and key updates on the parent look the children up through it."""
+    return any(supports(key, fk.columns) and not any(supports(k, fk.columns) for k in paths if k is not key)
+               for fk in table.foreign_keys)
+
+
+def covers(short: Key, long: Key) -> bool:
+    """True when b-tree ``long`` serves every lookup and sort b-tree ``short`` serves, on the same rows:
+    its keys start with ``short``'s and go further, or are the same with more INCLUDE columns."""
+    size = len(short.elements)
+    if short.method != "btree" or long.method != "btree" or long.where != short.where or len(long.elements) < size:
+        return False
+    prefix = long._replace(elements=long.elements[:size])
+    if _shape(prefix, size > 1) != _shape(short, size > 1):
+        return False
+    if len(long.elements) == size:
+        return set(short.include) < set(long.include)
+    return set(short.include) <= set(long.columns) | set(long.include)
 
 
 def sql_type(column: Column, dialect: str) -> exp.DataType | None:
@@ -198,7 +222,7 @@ def duplicate_index(ctx: Context) -> Iterator[Flag]:
 @rule("WB104 redundant-prefix-index", "warning")
 def redundant_prefix_index(ctx: Context) -> Iterator[Flag]:
     """A non-unique btree index whose keys are a leading prefix of another btree index (or key) on the
-    same rows: the longer one serves the same lookups and sorts.
+    same rows, or the same keys with more INCLUDE columns: the longer one serves the same lookups and sorts.
 
     >>> from workbench.ddl import import_ddl
     >>> ctx = Context(import_ddl("CREATE TABLE t (a int, b int, PRIMARY KEY (a, b)); "
@@ -211,17 +235,16 @@ def redundant_prefix_index(ctx: Context) -> Iterator[Flag]:
         for short in paths:
             if short.unique or short.constraint:
                 continue
-            size = len(short.elements)
             for long in paths:
-                if len(long.elements) <= size or long.where != short.where:
-                    continue
-                prefix = long._replace(elements=long.elements[:size])
-                same = _shape(prefix, size > 1) == _shape(short, size > 1)
-                if same and set(short.include) <= set(long.columns) | set(long.include):
-                    yield Flag(f"{table.key} {short.label}",
-                               f"({', '.join(short.columns)}) is a prefix of {long.label} ({', '.join(long.columns)})",
+                if long is not short and covers(short, long):
+                    yield Flag(f"{table.key} {short.label}", f"({', '.join(short.columns)}) is a prefix of "
+                               f"{long.label} ({', '.join(long.columns)}){_included(long)}",
                                drop_fix(ctx, table, short), table)
                     break
+
+
+def _included(key: Key) -> str:
+    return f" INCLUDE ({', '.join(key.include)})" if key.include else ""
 
 
 def _alter_type(ctx: Context, table: Table, column: Column, type_: str) -> tuple[exp.Expression, ...]:

@@ -4,7 +4,8 @@ Every round ranks the candidates that still fit by the planner's estimate of wha
 the indexes already picked (PostgreSQL; DuckDB has no cost for its ART indexes, so all are tried),
 measures the few best for real (a few more when none of them saves enough), and keeps the one with
 the largest measured saving net of its write cost. A candidate whose benefit an earlier pick
-already delivers saves nothing and is not picked.
+already delivers saves nothing and is not picked. Greedy commits to its early picks, so
+:func:`improve` then tries swapping each pick for the best measured alternatives that fit.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from workbench.advisor.evaluate import Evaluator, IndexSet
 SHORTLIST = 4  # candidates measured per round, the best by planner estimate
 WIDENINGS = 3  # further shortlists measured in a round when none of the first saves enough
 SCORES = ("gain", "gain per byte")
+SWAPS = 4  # alternatives tried in place of each pick by improve()
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Selection:
     score: str = "gain"
     total_ms: float = 0.0  # weighted workload time with the picks (after pruning)
     pruned: list[Candidate] = field(default_factory=list)  # picks that no longer paid next to the later ones
+    swapped: list[tuple[Candidate, Candidate]] = field(default_factory=list)  # (pick, replacement) by improve()
 
     @property
     def picked(self) -> IndexSet:
@@ -101,6 +104,55 @@ def greedy(evaluator: Evaluator, candidates: list[Candidate], *, budget_bytes: f
     _prune(evaluator, selection, min_gain)
     selection.total_ms = evaluator.weighted(evaluator.times(selection.picked))
     return selection
+
+
+def improve(evaluator: Evaluator, selection: Selection, candidates: list[Candidate], *, budget_bytes: float,
+            write_weight: float = 1.0, min_gain: float = 0.01) -> Selection:
+    """Swap picks for other candidates while the set still fits and gets measurably faster (by more
+    than ``min_gain`` of the workload time, net of write costs). Greedy can lock in a small index taken
+    for its saving per byte, or the weaker of two indexes for the same queries, and leave no room
+    for the better one. Alternatives: the SWAPS candidates with the largest measured saving alone
+    (those greedy measured), that fit in place of the pick."""
+    measured = [c for c in candidates if evaluator.measured(frozenset({c}), evaluator.affected(c))]
+    alone = {c: saving_alone(evaluator, c) for c in measured}
+    ranked = [c for c in sorted(alone, key=lambda c: -alone[c]) if alone[c] > 0]
+    swapped = True
+    while swapped:
+        swapped = False
+        picked = selection.picked
+        used = sum(evaluator.size(c) for c in picked)
+        current = _net_ms(evaluator, picked, write_weight)
+        for step in list(selection.steps):
+            rest = picked - {step.candidate}
+            room = budget_bytes - used + step.bytes
+            options = [c for c in ranked if c not in picked and evaluator.size(c) <= room][:SWAPS]
+            trials = [(_net_ms(evaluator, rest | {c}, write_weight), c) for c in options]
+            best = min(trials, key=lambda trial: trial[0], default=None)
+            if best is not None and current - best[0] > min_gain * current:
+                candidate = best[1]
+                queries = evaluator.affected(candidate)
+                saved = evaluator.weighted(evaluator.times(rest, queries)) - \
+                    evaluator.weighted(evaluator.times(rest | {candidate}, queries))
+                total = evaluator.weighted(evaluator.times(rest | {candidate}))
+                selection.steps[selection.steps.index(step)] = Step(
+                    candidate, saved, write_ms(evaluator, candidate, write_weight), evaluator.size(candidate), total)
+                selection.swapped.append((step.candidate, candidate))
+                swapped = True
+                break
+    selection.total_ms = evaluator.weighted(evaluator.times(selection.picked))
+    return selection
+
+
+def saving_alone(evaluator: Evaluator, candidate: Candidate) -> float:
+    """Measured weighted ms the candidate saves on its own (no other added index), its queries only."""
+    queries = evaluator.affected(candidate)
+    return evaluator.weighted(evaluator.times(frozenset(), queries)) - \
+        evaluator.weighted(evaluator.times(frozenset({candidate}), queries))
+
+
+def _net_ms(evaluator: Evaluator, indexes: IndexSet, write_weight: float) -> float:
+    """Weighted workload ms with ``indexes`` plus what they add to the writes."""
+    return evaluator.weighted(evaluator.times(indexes)) + sum(write_ms(evaluator, c, write_weight) for c in indexes)
 
 
 def _prune(evaluator: Evaluator, selection: Selection, min_gain: float) -> None:

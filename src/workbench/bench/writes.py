@@ -7,6 +7,7 @@ the existing ones, so time keys land in the newest range partition. Inserts are 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 import pyarrow as pa
@@ -20,10 +21,13 @@ from workbench.schema.model import Schema, Table
 
 
 def insert_sample(schema: Schema, table: str, data: pa.Table, rows: int) -> pa.Table:
-    """Up to ``rows`` new rows for ``table`` that keep every key valid: copies of generated rows whose unique
-    columns are moved past the existing values (foreign keys keep pointing at existing parents).
+    """Up to ``rows`` new rows for ``table`` that keep every key valid: copies of ``data``'s rows (the table's
+    rows) whose unique columns are moved past the existing values (foreign keys keep pointing at existing
+    parents). A unique key made only of foreign keys (``inventory (product_id, warehouse_id)``) gets
+    combinations of parent keys that ``data`` references but not yet together.
 
-    Raises WorkbenchError when a unique key is made only of foreign-key columns (no new row can be made).
+    Raises WorkbenchError when no new row can be made (a unique key on one foreign key, or every
+    combination already taken).
     """
     model = schema.table(table)
     sample = data.slice(0, min(rows, data.num_rows))
@@ -33,13 +37,40 @@ def insert_sample(schema: Schema, table: str, data: pa.Table, rows: int) -> pa.T
         if key & shifted:
             continue
         free = sorted(key - foreign)
-        if not free:
-            raise WorkbenchError(f"cannot make new rows for {table}: its unique key ({', '.join(sorted(key))}) is "
-                                 f"made of foreign keys only; its write cost is not measured")
-        shifted.add(free[0])
+        if free:
+            shifted.add(free[0])
+            continue
+        sample = _new_combinations(model, key, data, sample)
     for name in sorted(shifted):
         position = sample.column_names.index(name)
         sample = sample.set_column(position, name, _moved(data[name], sample[name]))
+    return sample
+
+
+def _new_combinations(model: Table, key: set[str], data: pa.Table, sample: pa.Table) -> pa.Table:
+    """``sample`` with the foreign keys making up unique ``key`` set to parent keys ``data`` references,
+    combined in ways ``data`` does not hold yet (each foreign key keeps one of its existing tuples)."""
+    groups = [fk.columns for fk in model.foreign_keys if set(fk.columns) & key]
+    taken = set(zip(*(data[c].to_pylist() for c in sorted(key)), strict=True))
+    parents = [list(dict.fromkeys(zip(*(data[c].to_pylist() for c in group), strict=True))) for group in groups]
+    columns = [c for group in groups for c in group]
+    fresh: list[dict[str, object]] = []
+    if len(groups) > 1 and len(set(columns)) == len(columns):
+        for combination in itertools.product(*parents):
+            row = dict(zip(columns, itertools.chain(*combination), strict=True))
+            if tuple(row[c] for c in sorted(key)) not in taken:
+                fresh.append(row)
+                if len(fresh) == sample.num_rows:
+                    break
+    if not fresh:
+        raise WorkbenchError(f"cannot make new rows for {model.key}: its unique key ({', '.join(sorted(key))}) is "
+                             f"made of foreign keys only, and no new combination of existing parents is left; "
+                             f"its write cost is not measured")
+    sample = sample.slice(0, len(fresh))
+    for name in dict.fromkeys(columns):
+        position = sample.column_names.index(name)
+        values = pa.array([row[name] for row in fresh], sample.schema.field(name).type)
+        sample = sample.set_column(position, name, values)
     return sample
 
 
