@@ -252,3 +252,17 @@ def test_enum_columns_load_and_read_back(engine: Engine):
         assert report.tables[0].method == "copy binary"  # an enum's binary form is its label's text
     rows = engine.query("SELECT k, CAST(feeling AS TEXT) AS label FROM m ORDER BY feeling")  # enum order
     assert rows.values.tolist() == [[2, "sad"], [3, "ok"], [1, "happy"]]
+
+
+def test_a_pg_dump_domain_loads_into_a_sandbox_on_a_url(pg_url: str):
+    """Sequences owned by ``public`` tables move into the sandbox with them (the guard refuses ``public``)."""
+    from workbench.domains import domain
+
+    shop = domain("ecommerce")
+    with connect(pg_url) as engine:
+        shop.load(engine, "ci", seed=1, progress=False)
+        assert engine.sandbox and engine.row_counts()["public.orders"] > 0
+        owned = engine.query("SELECT count(*) AS n FROM pg_depend d JOIN pg_class s ON s.oid = d.objid "
+                             "JOIN pg_namespace n ON n.oid = s.relnamespace "
+                             "WHERE s.relkind = 'S' AND d.deptype = 'a' AND n.nspname = current_schema()")
+        assert owned["n"][0] > 0

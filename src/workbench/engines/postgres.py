@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 import pandas as pd
+import pglast
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,7 +43,7 @@ from workbench.engines.execution import Execution
 from workbench.engines.execution import checksum as rows_checksum
 from workbench.engines.pgserver import MAX_IDENTIFIER_BYTES, PRELOAD, Server, embedded_server, redact
 from workbench.errors import UnknownNameError, WorkbenchError
-from workbench.schema.model import Schema, Table
+from workbench.schema.model import Column, Index, Schema, Table, View
 
 BATCH_ROWS = 50_000  # rows converted to Python per step of COPY
 SANDBOX_PREFIX = "workbench_"
@@ -548,6 +549,12 @@ def _binary_column(oid: int, type_name: str, arrow: pa.DataType) -> tuple[int, C
 def _into_sandbox(schema: Schema, sandbox: str) -> Schema:
     """The model with its namespaces renamed into the sandbox: defaults -> ``sandbox``, ``x`` -> ``sandbox_x``."""
 
+    namespaces = frozenset(schema.schemas) | DEFAULT_SCHEMAS | {t.schema for t in schema.tables if t.schema}
+    dialect = schema.dialect or "postgres"
+
+    def moved(text: str) -> str:
+        return _moved_text(text, place, namespaces, dialect)
+
     def place(namespace: str | None) -> str:
         if namespace is None or namespace in DEFAULT_SCHEMAS:
             return sandbox
@@ -557,17 +564,68 @@ def _into_sandbox(schema: Schema, sandbox: str) -> Schema:
                                  f"{MAX_IDENTIFIER_BYTES} bytes); shorten it in the model")
         return name
 
+    def column(c: Column) -> Column:
+        return replace(c, type=_moved_key(c.type, place, only=namespaces),
+                       default=c.default and moved(c.default))
+
+    def index(i: Index) -> Index:
+        return replace(i, where=i.where and moved(i.where), elements=tuple(
+            replace(e, expression=moved(e.expression)) if e.is_expression else e for e in i.elements))
+
     def table(t: Table) -> Table:
         return replace(t, schema=place(t.schema), partitions=tuple(table(p) for p in t.partitions),
+                       columns=tuple(map(column, t.columns)),
+                       checks=tuple(replace(c, expression=moved(c.expression)) for c in t.checks),
+                       indexes=tuple(map(index, t.indexes)),
                        foreign_keys=tuple(replace(fk, ref_schema=place(fk.ref_schema) if fk.ref_schema else None)
                                           for fk in t.foreign_keys))
 
     def objects(items: tuple) -> tuple:
         return tuple(replace(item, schema=place(item.schema)) for item in items)
 
-    return replace(schema, tables=tuple(table(t) for t in schema.tables), views=objects(schema.views),
+    def owner(owned_by: str | None) -> str | None:
+        """``schema.table.column`` with the schema moved into the sandbox (bare ``table.column`` resolves there)."""
+        if owned_by is None or owned_by.count(".") < 2:
+            return owned_by
+        namespace, _, rest = owned_by.partition(".")
+        return f"{place(namespace)}.{rest}"
+
+    def reads(view: View) -> View:
+        """The view's query reading the sandboxed tables (a view is created, so it may name only the sandbox)."""
+        return replace(view, schema=place(view.schema), sql=moved(view.sql),
+                       depends_on=tuple(_moved_key(key, place) for key in view.depends_on))
+
+    sequences = tuple(replace(s, owned_by=owner(s.owned_by)) for s in objects(schema.sequences))
+    return replace(schema, tables=tuple(table(t) for t in schema.tables), views=tuple(map(reads, schema.views)),
                    enums=objects(schema.enums), domains=objects(schema.domains),
-                   sequences=objects(schema.sequences), schemas=tuple(dict.fromkeys(place(s) for s in schema.schemas)))
+                   sequences=sequences, schemas=tuple(dict.fromkeys(place(s) for s in schema.schemas)))
+
+
+def _moved_key(key: str, place: Callable[[str | None], str], only: frozenset[str] | None = None) -> str:
+    """A ``schema.name`` key (or type name) with its schema moved by ``place``; bare names stay bare.
+
+    ``only`` limits the move to the model's namespaces (a type such as ``pg_catalog.int4`` stays).
+    """
+    namespace, dot, name = key.partition(".")
+    if not dot or (only is not None and namespace not in only):
+        return key
+    return f"{place(namespace)}.{name}"
+
+
+def _moved_text(text: str, place: Callable[[str | None], str], namespaces: frozenset[str], dialect: str) -> str:
+    """SQL text (a view, default or check) whose qualified tables, types and ``'schema.sequence'`` move too."""
+
+    def move(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.db in namespaces:
+            node.set("db", exp.to_identifier(place(node.db), quoted=True))
+        elif isinstance(node, exp.Dot) and isinstance(node.parent, exp.DataType) and node.this.name in namespaces:
+            node.set("this", exp.to_identifier(place(node.this.name), quoted=True))
+        elif isinstance(node, exp.Literal) and node.is_string and isinstance(node.parent, exp.Cast) \
+                and node.parent.to.is_type("regclass"):
+            return exp.Literal.string(_moved_key(node.this, place, only=namespaces))
+        return node
+
+    return sqlglot.parse_one(text, read=dialect).transform(move).sql(dialect)
 
 
 @lru_cache(maxsize=4096)
@@ -590,13 +648,36 @@ def _sandbox_verdict(sql_text: str, sandbox: str) -> str | None:
         if isinstance(statement, exp.Command):
             if statement.name.upper() in _READ_ONLY_COMMANDS:
                 continue
-            return f"the guard cannot check {statement.name.upper()} commands"
+            named = _sequence_schemas(statement.sql("postgres"))
+            if named is None:
+                return f"the guard cannot check {statement.name.upper()} commands"
+            if outside := [n for n in named if n != sandbox and not n.startswith(sandbox + "_")]:
+                return f"it names schema {outside[0]!r}"
+            continue
         if isinstance(statement, exp.Drop | exp.Create) and statement.kind in ("DATABASE", "TABLESPACE"):
             return f"a {statement.kind} belongs to the whole server"
         for table in statement.find_all(exp.Table):  # a schema in CREATE/DROP SCHEMA is a Table's ``db`` too
             if table.db and table.db != sandbox and not table.db.startswith(sandbox + "_"):
                 return f"it names schema {table.db!r}"
     return None
+
+
+def _sequence_schemas(sql_text: str) -> list[str] | None:
+    """Schemas an ``ALTER SEQUENCE`` names (itself and its OWNED BY table), read by PostgreSQL's own parser.
+
+    sqlglot leaves this statement (which the exporter writes for serial columns) as an opaque command;
+    anything else it cannot read returns None, and the guard refuses it.
+    """
+    try:
+        parsed = pglast.parse_sql(sql_text)
+    except pglast.parser.ParseError:
+        return None
+    if len(parsed) != 1 or not isinstance(statement := parsed[0].stmt, pglast.ast.AlterSeqStmt):
+        return None
+    named = [statement.sequence.schemaname] + [
+        option.arg[0].sval for option in statement.options or ()
+        if option.defname == "owned_by" and len(option.arg) == 3]
+    return [name for name in named if name]
 
 
 def _outside(sql_text: str, why: str, sandbox: str) -> WorkbenchError:
