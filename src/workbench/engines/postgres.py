@@ -19,34 +19,28 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
-from dataclasses import replace
-from functools import lru_cache
 from typing import Any
 
 import pandas as pd
-import pglast
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlglot
 from psycopg import sql
 from psycopg.adapt import Transformer
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, TransactionStatus
 from psycopg.pq.abc import PGresult
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
-from workbench.ddl.export_target import DEFAULT_SCHEMAS
+from workbench.engines import sandbox as sandboxing
 from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameters, server_frame
 from workbench.engines.execution import Execution
 from workbench.engines.execution import checksum as rows_checksum
-from workbench.engines.pgserver import MAX_IDENTIFIER_BYTES, PRELOAD, Server, embedded_server, redact
+from workbench.engines.pgserver import PRELOAD, Server, embedded_server, redact
 from workbench.errors import UnknownNameError, WorkbenchError
-from workbench.schema.model import Column, Index, Schema, Table, View
+from workbench.schema.model import Schema
 
 BATCH_ROWS = 50_000  # rows converted to Python per step of COPY
-SANDBOX_PREFIX = "workbench_"
 _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
 # Server type (base type of domains) -> Arrow types whose Python values its binary dumper takes.
@@ -69,13 +63,9 @@ _TEMPORAL: dict[str, Callable[[pa.DataType], bool]] = {
     "timestamp": lambda t: pa.types.is_timestamp(t) and t.tz is None,
     "timestamptz": lambda t: pa.types.is_timestamp(t) and t.tz is not None,
 }
-_READ_ONLY_COMMANDS = frozenset({"SHOW", "VACUUM"})
-_PINNED_SETTINGS = frozenset({"search_path", "role", "session_authorization"})
 _SESSION_CONTEXTS = frozenset({"user", "superuser"})  # pg_settings.context of what SET may change
 _TRACK_PLANNING = "pg_stat_statements.track_planning"
 _QUERY_CANCELED = b"57014"  # SQLSTATE of a statement stopped by statement_timeout (or a cancel request)
-_WRITES = (exp.Create, exp.Drop, exp.Alter, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable,
-           exp.Copy, exp.Into, exp.Grant, exp.Command)
 
 
 class PostgresEngine(Engine):
@@ -123,7 +113,7 @@ class PostgresEngine(Engine):
             raise WorkbenchError(f"{error}\nchecked: {_where(url)}; is the server running and listening there "
                                  f"(listen_addresses, firewall), and are user, password and database "
                                  f"right (pg_hba.conf)?") from error.__cause__
-        name = f"{SANDBOX_PREFIX}{uuid.uuid4().hex[:8]}"
+        name = f"{sandboxing.SANDBOX_PREFIX}{uuid.uuid4().hex[:8]}"
         engine = cls(server, connection, sandbox=name)
         connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
         engine._start_session()
@@ -260,10 +250,11 @@ class PostgresEngine(Engine):
     def _apply_settings(self, settings: Mapping[str, str]) -> None:
         if not settings:
             return
-        refused = sorted(name for name in settings if name.lower() in _PINNED_SETTINGS)
+        refused = sorted(name for name in settings if name.lower() in sandboxing.PINNED_SETTINGS)
         if refused:
-            raise WorkbenchError(f"refusing to configure {', '.join(refused)}: the workbench pins "
-                                 f"{', '.join(sorted(_PINNED_SETTINGS))} (its tables and sandbox depend on them)")
+            pinned = ", ".join(sorted(sandboxing.PINNED_SETTINGS))
+            raise WorkbenchError(f"refusing to configure {', '.join(refused)}: the workbench pins {pinned} "
+                                 f"(its tables and sandbox depend on them)")
         contexts = dict(self._conn.execute("SELECT name, context FROM pg_settings").fetchall())
         for name in settings:
             context = contexts.get(name.lower())
@@ -423,7 +414,7 @@ class PostgresEngine(Engine):
         return [n for n in names if not n.startswith(_SYSTEM_SCHEMAS) and not n.startswith("pg_temp")]
 
     def _physical(self, schema: Schema) -> Schema:
-        return _into_sandbox(schema, self.sandbox) if self.sandbox else schema
+        return sandboxing.into_sandbox(schema, self.sandbox) if self.sandbox else schema
 
     def _run_script(self, statements: list[str]) -> None:
         for statement in statements:
@@ -529,8 +520,8 @@ class PostgresEngine(Engine):
 
     def _guard(self, sql_text: str) -> None:
         """Refuse a statement that writes outside the sandbox (a guard against mistakes, not malice)."""
-        if self.sandbox and (why := _sandbox_verdict(sql_text, self.sandbox)):
-            raise _outside(sql_text, why, self.sandbox)
+        if self.sandbox:
+            sandboxing.check(sql_text, self.sandbox)
 
 
 def _binary_column(oid: int, type_name: str, arrow: pa.DataType) -> tuple[int, Callable[[pa.Array], pa.Array]] | None:
@@ -544,148 +535,6 @@ def _binary_column(oid: int, type_name: str, arrow: pa.DataType) -> tuple[int, C
         return INT4_OID, lambda column: pc.subtract(column.cast(pa.date32()).cast(pa.int32()), _PG_EPOCH_DAYS)
     return INT8_OID, lambda column: pc.subtract(
         column.cast(pa.timestamp("us", tz=arrow.tz), safe=False).cast(pa.int64()), _PG_EPOCH_MICROS)
-
-
-def _into_sandbox(schema: Schema, sandbox: str) -> Schema:
-    """The model with its namespaces renamed into the sandbox: defaults -> ``sandbox``, ``x`` -> ``sandbox_x``."""
-
-    namespaces = frozenset(schema.schemas) | DEFAULT_SCHEMAS | {t.schema for t in schema.tables if t.schema}
-    dialect = schema.dialect or "postgres"
-
-    def moved(text: str) -> str:
-        return _moved_text(text, place, namespaces, dialect)
-
-    def place(namespace: str | None) -> str:
-        if namespace is None or namespace in DEFAULT_SCHEMAS:
-            return sandbox
-        name = f"{sandbox}_{namespace}"
-        if len(name.encode()) > MAX_IDENTIFIER_BYTES:
-            raise WorkbenchError(f"schema {namespace!r} is too long for a sandbox name ({name!r} exceeds "
-                                 f"{MAX_IDENTIFIER_BYTES} bytes); shorten it in the model")
-        return name
-
-    def column(c: Column) -> Column:
-        return replace(c, type=_moved_key(c.type, place, only=namespaces),
-                       default=c.default and moved(c.default))
-
-    def index(i: Index) -> Index:
-        return replace(i, where=i.where and moved(i.where), elements=tuple(
-            replace(e, expression=moved(e.expression)) if e.is_expression else e for e in i.elements))
-
-    def table(t: Table) -> Table:
-        return replace(t, schema=place(t.schema), partitions=tuple(table(p) for p in t.partitions),
-                       columns=tuple(map(column, t.columns)),
-                       checks=tuple(replace(c, expression=moved(c.expression)) for c in t.checks),
-                       indexes=tuple(map(index, t.indexes)),
-                       foreign_keys=tuple(replace(fk, ref_schema=place(fk.ref_schema) if fk.ref_schema else None)
-                                          for fk in t.foreign_keys))
-
-    def objects(items: tuple) -> tuple:
-        return tuple(replace(item, schema=place(item.schema)) for item in items)
-
-    def owner(owned_by: str | None) -> str | None:
-        """``schema.table.column`` with the schema moved into the sandbox (bare ``table.column`` resolves there)."""
-        if owned_by is None or owned_by.count(".") < 2:
-            return owned_by
-        namespace, _, rest = owned_by.partition(".")
-        return f"{place(namespace)}.{rest}"
-
-    def reads(view: View) -> View:
-        """The view's query reading the sandboxed tables (a view is created, so it may name only the sandbox)."""
-        return replace(view, schema=place(view.schema), sql=moved(view.sql),
-                       depends_on=tuple(_moved_key(key, place) for key in view.depends_on))
-
-    sequences = tuple(replace(s, owned_by=owner(s.owned_by)) for s in objects(schema.sequences))
-    return replace(schema, tables=tuple(table(t) for t in schema.tables), views=tuple(map(reads, schema.views)),
-                   enums=objects(schema.enums), domains=objects(schema.domains),
-                   sequences=sequences, schemas=tuple(dict.fromkeys(place(s) for s in schema.schemas)))
-
-
-def _moved_key(key: str, place: Callable[[str | None], str], only: frozenset[str] | None = None) -> str:
-    """A ``schema.name`` key (or type name) with its schema moved by ``place``; bare names stay bare.
-
-    ``only`` limits the move to the model's namespaces (a type such as ``pg_catalog.int4`` stays).
-    """
-    namespace, dot, name = key.partition(".")
-    if not dot or (only is not None and namespace not in only):
-        return key
-    return f"{place(namespace)}.{name}"
-
-
-def _moved_text(text: str, place: Callable[[str | None], str], namespaces: frozenset[str], dialect: str) -> str:
-    """SQL text (a view, default or check) whose qualified tables, types and ``'schema.sequence'`` move too."""
-
-    def move(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Table) and node.db in namespaces:
-            node.set("db", exp.to_identifier(place(node.db), quoted=True))
-        elif isinstance(node, exp.Dot) and isinstance(node.parent, exp.DataType) and node.this.name in namespaces:
-            node.set("this", exp.to_identifier(place(node.this.name), quoted=True))
-        elif isinstance(node, exp.Literal) and node.is_string and isinstance(node.parent, exp.Cast) \
-                and node.parent.to.is_type("regclass"):
-            return exp.Literal.string(_moved_key(node.this, place, only=namespaces))
-        return node
-
-    return sqlglot.parse_one(text, read=dialect).transform(move).sql(dialect)
-
-
-@lru_cache(maxsize=4096)
-def _sandbox_verdict(sql_text: str, sandbox: str) -> str | None:
-    """Why the statement would write outside the sandbox, or None (unqualified names resolve into it).
-
-    Cached per text: a study runs the same statements thousands of times, and parsing costs milliseconds.
-    """
-    try:
-        statements = [s for s in sqlglot.parse(sql_text, read="postgres") if s is not None]
-    except SqlglotError as error:
-        return f"the guard cannot parse it: {str(error).splitlines()[0]}"
-    for statement in statements:
-        if isinstance(statement, exp.Set):
-            changed = {i.name.lower() for i in statement.find_all(exp.Identifier, exp.Column)} & _PINNED_SETTINGS
-            if changed:
-                return f"it changes {', '.join(sorted(changed))}"
-        if next(statement.find_all(*_WRITES), None) is None:
-            continue
-        if isinstance(statement, exp.Command):
-            if statement.name.upper() in _READ_ONLY_COMMANDS:
-                continue
-            named = _sequence_schemas(statement.sql("postgres"))
-            if named is None:
-                return f"the guard cannot check {statement.name.upper()} commands"
-            if outside := [n for n in named if n != sandbox and not n.startswith(sandbox + "_")]:
-                return f"it names schema {outside[0]!r}"
-            continue
-        if isinstance(statement, exp.Drop | exp.Create) and statement.kind in ("DATABASE", "TABLESPACE"):
-            return f"a {statement.kind} belongs to the whole server"
-        for table in statement.find_all(exp.Table):  # a schema in CREATE/DROP SCHEMA is a Table's ``db`` too
-            if table.db and table.db != sandbox and not table.db.startswith(sandbox + "_"):
-                return f"it names schema {table.db!r}"
-    return None
-
-
-def _sequence_schemas(sql_text: str) -> list[str] | None:
-    """Schemas an ``ALTER SEQUENCE`` names (itself and its OWNED BY table), read by PostgreSQL's own parser.
-
-    sqlglot leaves this statement (which the exporter writes for serial columns) as an opaque command;
-    anything else it cannot read returns None, and the guard refuses it.
-    """
-    try:
-        parsed = pglast.parse_sql(sql_text)
-    except pglast.parser.ParseError:
-        return None
-    if len(parsed) != 1 or not isinstance(statement := parsed[0].stmt, pglast.ast.AlterSeqStmt):
-        return None
-    named = [statement.sequence.schemaname] + [
-        option.arg[0].sval for option in statement.options or ()
-        if option.defname == "owned_by" and len(option.arg) == 3]
-    return [name for name in named if name]
-
-
-def _outside(sql_text: str, why: str, sandbox: str) -> WorkbenchError:
-    return WorkbenchError(
-        f"refusing to run this outside the workbench sandbox ({why}); this engine writes only in schema "
-        f"{sandbox} and {sandbox}_<namespace>:\n    {sql_text.strip()[:300]}\n"
-        f"fix: use unqualified names (search_path is the sandbox), or run it yourself outside the workbench"
-    )
 
 
 def _numbered(tree: exp.Expression, params: Mapping[str, Any]) -> tuple[exp.Expression, list[Any]]:
