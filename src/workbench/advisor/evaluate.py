@@ -3,13 +3,15 @@
 Indexes are really built (no hypothetical indexes): the engine holds exactly the set under test,
 reached from the previous one by building and dropping the difference. Results are cached by
 ``(query, the indexes of the set on the tables the query reads)``, so an index on another table
-never makes a query run again, and no query is timed twice for the same index set.
+never makes a query run again, and no query is timed twice for the same index set, except on
+purpose: a close call between candidates is re-checked once in interleaved rounds (:meth:`Evaluator.recheck`).
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -64,6 +66,7 @@ class Evaluator:
         self._built: dict[str, Candidate] = {}
         self._costs: dict[tuple[str, frozenset[str]], float | None] = {}
         self._times: dict[tuple[str, frozenset[str]], Timing] = {}
+        self._rechecked: dict[tuple[str, frozenset[str]], float] = {}  # median ms over a re-check's rounds
         self._insert_ms: dict[str, float] = {}
         self._samples: dict[str, pa.Table] = {}  # table -> rows to insert when measuring write costs
         self._warmed = False
@@ -105,11 +108,32 @@ class Evaluator:
         """True when every one of ``queries`` has been timed under ``indexes`` (times() would not run them)."""
         return all(self.key(name, indexes) in self._times for name in queries)
 
-    def remeasure(self, indexes: IndexSet) -> dict[str, Timing]:
-        """Time every query with ``indexes`` afresh, bypassing the cache (for interleaved comparisons)."""
+    def remeasure(self, indexes: IndexSet, queries: Iterable[str] | None = None) -> dict[str, Timing]:
+        """Time the queries (all by default) with ``indexes`` afresh, bypassing the cache (for
+        interleaved comparisons)."""
+        names = list(queries) if queries is not None else [q.name for q in self.queries]
         self.use(indexes)
         self._warm()
-        return {q.name: self._measure(q.name) for q in self.queries}
+        return {name: self._measure(name) for name in names}
+
+    def recheck(self, entries: Sequence[tuple[IndexSet, Sequence[str]]], rounds: int) -> list[dict[str, float]]:
+        """Median ms per query of each (index set, queries) entry over ``rounds`` interleaved rounds
+        (A B A B..., the cache bypassed on purpose): a close call that single timings cannot settle.
+        Each (query, set) is re-checked once, later calls reuse it; their keys are listed in ``rechecked``."""
+        pending = [(s, todo) for s, queries in entries
+                   if (todo := [q for q in queries if self.key(q, s) not in self._rechecked])]
+        rounds_ms: dict[tuple[str, frozenset[str]], list[float]] = defaultdict(list)
+        for _ in range(rounds):
+            for indexes, queries in pending:
+                for name, timing in self.remeasure(indexes, queries).items():
+                    rounds_ms[self.key(name, indexes)].append(timing.ms)
+        self._rechecked.update((key, statistics.median(values)) for key, values in rounds_ms.items())
+        return [{q: self._rechecked[self.key(q, s)] for q in queries} for s, queries in entries]
+
+    @property
+    def rechecked(self) -> list[tuple[str, frozenset[str]]]:
+        """The (query, index keys) pairs timed again on purpose by :meth:`recheck`."""
+        return list(self._rechecked)
 
     def weighted(self, values: dict[str, float | None] | dict[str, Timing]) -> float:
         """Sum of weight x value (ms for timings), the workload's total."""

@@ -3,14 +3,16 @@
 Every round ranks the candidates that still fit by the planner's estimate of what they save next to
 the indexes already picked (PostgreSQL; DuckDB has no cost for its ART indexes, so all are tried),
 measures the few best for real (a few more when none of them saves enough), and keeps the one with
-the largest measured saving net of its write cost. A candidate whose benefit an earlier pick
+the largest measured saving net of its write cost. Each is timed once, so when runners-up come
+within CLOSE of the best, the closest are re-timed in interleaved rounds and ranked by their
+medians (a shared machine's noise would otherwise decide). A candidate whose benefit an earlier pick
 already delivers saves nothing and is not picked. Greedy commits to its early picks, so
 :func:`improve` then tries swapping each pick for the best measured alternatives that fit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from workbench.advisor.candidates import Candidate
 from workbench.advisor.evaluate import Evaluator, IndexSet
@@ -19,6 +21,9 @@ SHORTLIST = 4  # candidates measured per round, the best by planner estimate
 WIDENINGS = 3  # further shortlists measured in a round when none of the first saves enough
 SCORES = ("gain", "gain per byte")
 SWAPS = 4  # alternatives tried in place of each pick by improve()
+CLOSE = 0.2  # a runner-up scoring within this share of the best one is a close call
+RIVALS = 3  # candidates re-timed in a close call (the best and the closest runners-up)
+RECHECKS = 3  # interleaved rounds of a close call's re-check
 
 
 @dataclass(frozen=True)
@@ -82,18 +87,17 @@ def greedy(evaluator: Evaluator, candidates: list[Candidate], *, budget_bytes: f
         used = sum(evaluator.size(c) for c in chosen)
         fitting = [c for c in remaining if used + evaluator.size(c) <= budget_bytes]
         ordered = _promising(evaluator, chosen, fitting)
-        best: Step | None = None
+        steps: list[Step] = []
         total = evaluator.weighted(current)
         for start in range(0, min(len(ordered), WIDENINGS * shortlist), shortlist):
             for candidate in ordered[start:start + shortlist]:
                 after = evaluator.times(chosen | {candidate}, evaluator.affected(candidate))
                 saved = evaluator.weighted({q: current[q] for q in after}) - evaluator.weighted(after)
-                step = Step(candidate, saved, write_ms(evaluator, candidate, write_weight),
-                            evaluator.size(candidate), total - saved)
-                if best is None or _score(step, score) > _score(best, score):
-                    best = step
-            if best is not None and best.net_ms > min_gain * total:
+                steps.append(Step(candidate, saved, write_ms(evaluator, candidate, write_weight),
+                                  evaluator.size(candidate), total - saved))
+            if max(step.net_ms for step in steps) > min_gain * total:
                 break  # else widen: the planner's ranking may have missed what the measurements find
+        best = _settle(evaluator, chosen, steps, score, total)
         if best is None or best.net_ms <= min_gain * total:
             break
         chosen |= {best.candidate}
@@ -167,6 +171,27 @@ def _prune(evaluator: Evaluator, selection: Selection, min_gain: float) -> None:
         if without - with_it - step.write_ms <= min_gain * total:
             selection.steps.remove(step)
             selection.pruned.append(step.candidate)
+
+
+def _settle(evaluator: Evaluator, chosen: IndexSet, steps: list[Step], score: str, total: float) -> Step | None:
+    """The best-scoring step; in a close call (runners-up within CLOSE of it), the RIVALS best are
+    re-timed with the set they add to in RECHECKS interleaved rounds and ranked by median saving."""
+    if not steps:
+        return None
+    ranked = sorted(steps, key=lambda step: -_score(step, score))
+    top = _score(ranked[0], score)
+    close = [step for step in ranked[:RIVALS] if top > 0 and _score(step, score) >= (1 - CLOSE) * top]
+    if len(close) < 2:
+        return ranked[0]
+    queries = list(dict.fromkeys(q for step in close for q in evaluator.affected(step.candidate)))
+    base, *after = evaluator.recheck(
+        [(chosen, queries), *((chosen | {step.candidate}, evaluator.affected(step.candidate)) for step in close)],
+        RECHECKS)
+    settled = []
+    for step, ms in zip(close, after, strict=True):
+        saved = evaluator.weighted({q: base[q] for q in ms}) - evaluator.weighted(ms)
+        settled.append(replace(step, saved_ms=saved, total_ms=total - saved))
+    return max(settled, key=lambda step: _score(step, score))
 
 
 def _promising(evaluator: Evaluator, chosen: IndexSet, fitting: list[Candidate]) -> list[Candidate]:
