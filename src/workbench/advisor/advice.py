@@ -25,6 +25,7 @@ from workbench.advisor.schema_rules import covers, index_key, keys, sole_foreign
 from workbench.advisor.select import SCORES, Selection, greedy, improve
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
+from workbench.safe_display import safe_html
 from workbench.schema.model import Index, Schema
 from workbench.workload import Query, Workload
 
@@ -154,17 +155,17 @@ class Advice:
         return f"<Advice {self.engine}: {self._summary()}>"
 
     def _repr_html_(self) -> str:
-        try:
-            creates = "".join(f"<li><code>{html.escape(s)}</code></li>" for s in self.sql())
-            drops = "".join(f"<li><code>{html.escape(d.statement)}</code> ({html.escape(d.reason)})</li>"
-                            for d in self.drops)
-            notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-            return (f"<p><b>Index advice ({html.escape(self.engine)})</b>: {html.escape(self._summary())}</p>"
-                    f"<ol>{creates}</ol>" + (f"<p>Drop:</p><ul>{drops}</ul>" if drops else "")
-                    + self.queries.to_html(index=False, float_format=lambda v: f"{v:,.2f}")
-                    + (f"<p>Notes:</p><ul>{notes}</ul>" if notes else ""))
-        except Exception as error:  # display never raises
-            return f"<pre>{html.escape(repr(error))}</pre>"
+        return safe_html(Advice._html, self)
+
+    def _html(self) -> str:
+        creates = "".join(f"<li><code>{html.escape(s)}</code></li>" for s in self.sql())
+        drops = "".join(f"<li><code>{html.escape(d.statement)}</code> ({html.escape(d.reason)})</li>"
+                        for d in self.drops)
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (f"<p><b>Index advice ({html.escape(self.engine)})</b>: {html.escape(self._summary())}</p>"
+                f"<ol>{creates}</ol>" + (f"<p>Drop:</p><ul>{drops}</ul>" if drops else "")
+                + self.queries.to_html(index=False, float_format=lambda v: f"{v:,.2f}")
+                + (f"<p>Notes:</p><ul>{notes}</ul>" if notes else ""))
 
 
 def advise(engine: Engine, schema: Schema, workload: Workload | Iterable[Query], *, budget_mb: float,

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from workbench.safe_display import safe_html
+
 SEVERITIES = ("error", "warning", "info")  # most severe first
 
 
@@ -85,18 +87,18 @@ class Findings(list[Finding]):
         return f"<Findings: {self.summary()}>{head}{more}"
 
     def _repr_html_(self) -> str:
-        try:
-            rows = "".join(
-                f"<tr><td>{html.escape(f.severity)}</td><td>{html.escape(f.rule)}</td>"
-                f"<td>{html.escape(f.object)}</td><td>{html.escape(f.message)}</td>"
-                f"<td><code>{html.escape(f.fix_sql or '')}</code></td>"
-                f"<td>{html.escape(f.where if f.file else '')}</td></tr>"
-                for f in self
-            )
-            notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-            return (f"<p>{html.escape(self.summary())}</p>"
-                    + ("<table><tr><th>severity</th><th>rule</th><th>object</th><th>message</th><th>fix</th>"
-                       f"<th>where</th></tr>{rows}</table>" if rows else "")
-                    + (f"<p>Not checked:</p><ul>{notes}</ul>" if notes else ""))
-        except Exception as error:  # display never raises
-            return f"<pre>{html.escape(repr(error))}</pre>"
+        return safe_html(Findings._html, self)
+
+    def _html(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(f.severity)}</td><td>{html.escape(f.rule)}</td>"
+            f"<td>{html.escape(f.object)}</td><td>{html.escape(f.message)}</td>"
+            f"<td><code>{html.escape(f.fix_sql or '')}</code></td>"
+            f"<td>{html.escape(f.where if f.file else '')}</td></tr>"
+            for f in self
+        )
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (f"<p>{html.escape(self.summary())}</p>"
+                + ("<table><tr><th>severity</th><th>rule</th><th>object</th><th>message</th><th>fix</th>"
+                   f"<th>where</th></tr>{rows}</table>" if rows else "")
+                + (f"<p>Not checked:</p><ul>{notes}</ul>" if notes else ""))

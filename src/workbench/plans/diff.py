@@ -20,6 +20,7 @@ import pandas as pd
 
 from workbench.plans.model import Plan, PlanNode
 from workbench.plans.summary import ms
+from workbench.safe_display import safe_html
 
 SHOWN_CHANGES = 4
 FAMILIES = {"join": ("Join", "Nested Loop", "JOIN"), "aggregate": ("Aggregate", "GROUP_BY", "AGGREGATE")}
@@ -108,13 +109,13 @@ class PlanDiff:
         return "; ".join(parts)
 
     def _repr_html_(self) -> str:
-        try:
-            table = self.to_frame().to_html(index=False, na_rep="", float_format=lambda v: f"{v:,.2f}")
-            times = self.relation_times().to_html(index=False, na_rep="", float_format=lambda v: f"{v:,.2f}")
-            return (f"<div><p>{html.escape(self.summary())}</p><p>time per relation</p>{times}"
-                    f"<p>matched nodes</p>{table}</div>")
-        except Exception as error:  # display never raises
-            return f"<pre>{html.escape(repr(self))}\ncould not show the diff: {type(error).__name__}: {error}</pre>"
+        return safe_html(PlanDiff._html, self)
+
+    def _html(self) -> str:
+        table = self.to_frame().to_html(index=False, na_rep="", float_format=lambda v: f"{v:,.2f}")
+        times = self.relation_times().to_html(index=False, na_rep="", float_format=lambda v: f"{v:,.2f}")
+        return (f"<div><p>{html.escape(self.summary())}</p><p>time per relation</p>{times}"
+                f"<p>matched nodes</p>{table}</div>")
 
     def __repr__(self) -> str:
         try:
