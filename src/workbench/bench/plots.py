@@ -64,8 +64,7 @@ def speedup_bars(speedups: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = _axes(ax)
     if speedups.empty:
         return _nothing(ax, "no speed-ups (a single variant?)")
-    engines = speedups["engine"].nunique() > 1
-    labels = [f"{r.engine} · " * engines + f"{r.query} · {r.variant}" for r in speedups.itertuples()]
+    labels = list(_series_labels(speedups, ("query", "variant")))
     y = np.arange(len(speedups))[::-1]
     ratio = speedups["ratio"].to_numpy(float)
     shown = np.isfinite(ratio) & (ratio > 0)
@@ -118,10 +117,9 @@ def write_vs_read(tradeoff: pd.DataFrame, ax: Axes | None = None) -> Axes:
                      & np.isfinite(tradeoff["read_speedup"].astype(float))]
     if frame.empty:
         return _nothing(ax, "insert speed or read speed-up not measured")
-    engines = frame["engine"].nunique() > 1
     ax.scatter(frame["insert_slowdown"], frame["read_speedup"], color="tab:blue")
-    for row in frame.itertuples():
-        ax.annotate(f"{row.engine} · " * engines + str(row.variant), (row.insert_slowdown, row.read_speedup),
+    for label, row in zip(_series_labels(frame), frame.itertuples(), strict=True):
+        ax.annotate(label, (row.insert_slowdown, row.read_speedup),
                     xytext=(4, 4), textcoords="offset points", fontsize="small")
     ax.axvline(1, color="gray", linewidth=1)
     ax.axhline(1, color="gray", linewidth=1)
@@ -139,8 +137,7 @@ def storage(variants: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = _axes(ax)
     if variants.empty:
         return _nothing(ax, "no variants")
-    engines = variants["engine"].nunique() > 1
-    labels = [f"{r.engine} · " * engines + str(r.variant) for r in variants.itertuples()]
+    labels = list(_series_labels(variants))
     table = pd.to_numeric(variants["table_bytes"], errors="coerce").astype(float).to_numpy() / MIB
     index = pd.to_numeric(variants["index_bytes"], errors="coerce").astype(float).to_numpy() / MIB
     at = np.arange(len(labels))
@@ -205,10 +202,13 @@ def _nothing(ax: Axes, message: str) -> Axes:
     return ax
 
 
-def _series_labels(frame: pd.DataFrame) -> pd.Series:
-    if frame["engine"].nunique() > 1:
-        return frame["engine"].astype(str) + " · " + frame["variant"].astype(str)
-    return frame["variant"].astype(str)
+def _series_labels(frame: pd.DataFrame, columns: Sequence[str] = ("variant",)) -> pd.Series:
+    """``engine · <columns>`` per row, the engine only when the frame holds more than one."""
+    shown = (["engine"] if frame["engine"].nunique() > 1 else []) + list(columns)
+    labels = frame[shown[0]].astype(str)
+    for column in shown[1:]:
+        labels = labels + " · " + frame[column].astype(str)
+    return labels
 
 
 def _colors(labels: Sequence[str]) -> dict[str, str]:
