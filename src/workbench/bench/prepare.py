@@ -19,9 +19,7 @@ from psycopg import sql as pgsql
 from sqlglot import exp
 
 from workbench.bench.variants import Variant, transpile
-from workbench.ddl.export_context import Context
-from workbench.ddl.export_indexes import create_index
-from workbench.ddl.export_target import target_for
+from workbench.ddl.export_indexes import index_statement
 from workbench.engines import Engine, connect
 from workbench.errors import WorkbenchError
 from workbench.schema.model import Schema
@@ -116,10 +114,8 @@ def variant_statements(schema: Schema, variant: Variant, engine: Engine | str) -
 
 def index_sql(schema: Schema, table: str, index: Any, dialect: str) -> str:
     """The exporter's CREATE INDEX for ``index`` on model table ``table`` in ``dialect``."""
-    ctx = Context(schema, target_for(dialect))
-    statement = create_index(ctx, schema.table(table), index)
+    statement, notes = index_statement(schema, schema.table(table), index, dialect)
     if statement is None:
-        notes = "; ".join(note.message for note in ctx.notes)
         raise WorkbenchError(f"{dialect} cannot build index ({', '.join(index.columns)}) on {table}: {notes}")
     return statement.sql(dialect)
 

@@ -11,9 +11,17 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from workbench.ddl.export_context import Context
-from workbench.schema.model import Index, IndexElement, Table
+from workbench.ddl.export_target import target_for
+from workbench.schema.model import Index, IndexElement, Schema, Table
 
 _EQUALITY_METHODS = {"hash"}  # served by a b-tree/ART where the method itself is missing
+
+
+def index_statement(schema: Schema, table: Table, index: Index, dialect: str) -> tuple[exp.Create | None, str]:
+    """One index's CREATE INDEX in ``dialect`` outside a whole export, and the exporter's notes ("" when none)."""
+    ctx = Context(schema, target_for(dialect))
+    statement = create_index(ctx, table, index)
+    return statement, "; ".join(note.message for note in ctx.notes)
 
 
 def create_index(ctx: Context, table: Table, index: Index) -> exp.Create | None:

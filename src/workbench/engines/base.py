@@ -22,8 +22,7 @@ from sqlglot import exp
 from tqdm.auto import tqdm
 
 from workbench.ddl.export import ExportNote, to_ddl
-from workbench.ddl.export_context import Context
-from workbench.ddl.export_indexes import create_index
+from workbench.ddl.export_indexes import index_statement
 from workbench.ddl.export_names import NameMap, all_tables
 from workbench.ddl.export_target import Target, target_for
 from workbench.engines.execution import Execution
@@ -405,9 +404,7 @@ class Engine(ABC):
         model = schema.table(table)
         physical = self._physical(schema)
         stored = dict(zip((t.key for t in all_tables(schema.tables)), all_tables(physical.tables), strict=True))
-        ctx = Context(physical, self.target)
-        statement = create_index(ctx, stored[model.key], index)
-        notes = "; ".join(note.message for note in ctx.notes)
+        statement, notes = index_statement(physical, stored[model.key], index, self.dialect)
         label = index.name or f"({', '.join(index.columns)})"
         if statement is None:
             methods = ", ".join(sorted(self.supports_index_methods))
