@@ -16,7 +16,7 @@ lab: $(STAMP)  ## JupyterLab on notebooks/ (DuckDB needs nothing more)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: $(STAMP)  ## lint, unit tests, the PostgreSQL suite, every notebook under nbval
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check workbench tests benchmarks
 	$(BIN)/pytest -m "not corpus" tests
 	WORKBENCH_SCALE=ci $(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
 

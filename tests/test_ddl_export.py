@@ -13,7 +13,7 @@ import pytest
 from sqlglot import exp
 
 from workbench.ddl.export import DDLExport, to_ddl
-from workbench.ddl.export_names import all_tables, ident, is_reserved
+from workbench.ddl.export.names import all_tables, ident, is_reserved
 from workbench.errors import UnknownNameError
 from workbench.schema.builder import SchemaBuilder
 from workbench.schema.model import (

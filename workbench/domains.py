@@ -1,0 +1,102 @@
+"""Sample domains: a folder with ``schema.sql``, ``workload.sql`` and a data spec ``data.toml``.
+
+The project's own domains live in ``datasets/`` at the top of the repository (or wherever
+``WORKBENCH_DATASETS`` points); any folder of the same shape works as a domain too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from workbench.datagen import generate
+from workbench.datagen.dataset import Dataset
+from workbench.datagen.spec import DataSpec
+from workbench.ddl import ImportResult, import_ddl
+from workbench.engines import Engine, LoadReport
+from workbench.errors import UnknownNameError, WorkbenchError
+from workbench.schema.model import Schema
+from workbench.workload import Workload
+
+FILES = ("schema.sql", "workload.sql", "data.toml")
+
+
+def datasets_root() -> Path:
+    """Where the sample domains are: ``WORKBENCH_DATASETS``, else the repository's ``datasets/``."""
+    configured = os.environ.get("WORKBENCH_DATASETS")
+    return Path(configured) if configured else Path(__file__).resolve().parents[1] / "datasets"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One sample domain: its schema, workload and data spec, read on first use."""
+
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @cached_property
+    def imported(self) -> ImportResult:
+        result = import_ddl(self.path / "schema.sql")
+        if result.report.errors:
+            first = result.report.errors[0]
+            raise WorkbenchError(f"{first.where}: {first.reason}")
+        return result
+
+    @property
+    def schema(self) -> Schema:
+        return self.imported.schema
+
+    @cached_property
+    def spec(self) -> DataSpec:
+        return DataSpec.from_toml(self.path / "data.toml")
+
+    @cached_property
+    def workload(self) -> Workload:
+        return Workload.from_file(self.path / "workload.sql", schema=self.schema)
+
+    def generate(self, scale: str | float = "ci", *, seed: int = 0, progress: bool = True) -> Dataset:
+        """The domain's data at ``scale`` (a named scale or a multiplier); the same seed gives the same data."""
+        return generate(self.schema, scale=scale, seed=seed, spec=self.spec, progress=progress)
+
+    def load(self, engine: Engine, scale: str | float = "ci", *, seed: int = 0, progress: bool = True) -> LoadReport:
+        """Generate the data and bulk-load it, with indexes and keys built after the load."""
+        return engine.load(self.schema, self.generate(scale, seed=seed, progress=progress), progress=progress)
+
+    def __repr__(self) -> str:
+        return f"<Domain {self.name}: {self.path}>"
+
+
+def domains(root: Path | None = None) -> list[Domain]:
+    """Every folder under ``root`` that holds a schema, a workload and a data spec."""
+    root = root or datasets_root()
+    if not root.is_dir():
+        return []
+    return [Domain(p) for p in sorted(root.iterdir()) if all((p / f).is_file() for f in FILES)]
+
+
+def domain(name_or_path: str | Path) -> Domain:
+    """A domain by name (``"ecommerce"``) or by folder path."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        missing = [f for f in FILES if not (path / f).is_file()]
+        if missing:
+            raise WorkbenchError(f"{path} is not a sample domain: it lacks {', '.join(missing)}")
+        return Domain(path)
+    known = domains()
+    for candidate in known:
+        if candidate.name == str(name_or_path):
+            return candidate
+    raise UnknownNameError("dataset", str(name_or_path), [d.name for d in known])
+
+
+def parse_scale(text: str) -> str | float:
+    """A named scale (``ci``, ``small``...) or a positive multiplier given as a number."""
+    try:
+        return float(text)
+    except ValueError:
+        return text

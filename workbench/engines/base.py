@@ -1,0 +1,486 @@
+"""The one engine interface: create a schema, bulk-load Arrow data, query, explain, measure.
+
+Each engine supplies a few primitives (run a statement, copy one Arrow table atomically, read its
+catalog); the shared logic here orders the work the fast and safe way: tables first without their
+indexes and deferrable foreign keys, data parents first (one transaction per table, recorded in a
+``_workbench_loads`` bookkeeping table), then the indexes and keys, then statistics.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from tqdm.auto import tqdm
+
+from workbench.ddl.export import ExportNote, to_ddl
+from workbench.ddl.export.indexes import index_statement
+from workbench.ddl.export.names import NameMap, all_tables
+from workbench.ddl.export.target import Target, target_for
+from workbench.engines.execution import Execution
+from workbench.errors import UnknownNameError, WorkbenchError
+from workbench.schema.model import Index, Schema, Table
+
+BOOKKEEPING = "_workbench_loads"
+SERVER_TIMES = ("query", "calls", "mean_exec_ms", "mean_plan_ms")
+Advance = Callable[[int], None]
+
+__all__ = ["BOOKKEEPING", "SERVER_TIMES", "Engine", "Execution", "LoadInterrupted", "LoadReport", "TableLoad"]
+
+
+@dataclass(frozen=True)
+class TableLoad:
+    """One table's load: rows written, seconds, and the path taken (e.g. ``arrow``, ``copy binary``)."""
+
+    table: str
+    rows: int
+    seconds: float
+    method: str
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a load did: per-table rows and speed, plus the time spent on indexes, keys and statistics."""
+
+    engine: str
+    tables: tuple[TableLoad, ...]
+    finish_seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+    @property
+    def seconds(self) -> float:
+        return sum(t.seconds for t in self.tables) + self.finish_seconds
+
+    @property
+    def rows_per_second(self) -> float:
+        copy_seconds = sum(t.seconds for t in self.tables)
+        return self.rows / copy_seconds if copy_seconds > 0 else float("nan")
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [(t.table, t.rows, t.seconds, t.rows_per_second, t.method) for t in self.tables],
+            columns=["table", "rows", "seconds", "rows_per_second", "method"],
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self._summary()}</p>" + self.to_frame().to_html(index=False)
+
+    def _summary(self) -> str:
+        return (f"{self.engine}: {self.rows:,} rows into {len(self.tables)} tables in {self.seconds:.2f} s "
+                f"({self.rows_per_second:,.0f} rows/s copying, {self.finish_seconds:.2f} s indexes+keys+stats)")
+
+    def __repr__(self) -> str:
+        return f"<LoadReport {self._summary()}>"
+
+
+class LoadInterrupted(WorkbenchError):
+    """A table's load failed and was rolled back; earlier tables stay complete (see ``load_status()``)."""
+
+    def __init__(self, table: str, rows_sent: int, total: int, complete: list[str], cause: BaseException, *,
+                 connection_lost: bool = False):
+        self.table, self.rows_sent, self.total, self.complete = table, rows_sent, total, complete
+        self.connection_lost = connection_lost
+        done = ", ".join(complete) if complete else "none"
+        fix = ("the connection to the server was lost (see the server's log): start it again, connect and load "
+               f"{table!r} and the tables after it again" if connection_lost
+               else f"correct the data of {table!r} (types, NULLs, keys) and load it again")
+        super().__init__(
+            f"loading table {table!r} failed after {rows_sent:,} of {total:,} rows were sent: "
+            f"{type(cause).__name__}: {str(cause).strip()}\n"
+            f"its transaction was rolled back, so {table!r} is empty; tables loaded completely before it: {done}\n"
+            f"fix: {fix}"
+        )
+
+
+class Engine(ABC):
+    """A database the workbench designs run on; capability flags declare the gaps (as ibis does)."""
+
+    name: str = ""
+    dialect: str = ""
+    supports_partitioning: bool = False
+    supports_index_methods: frozenset[str] = frozenset({"btree"})
+    supports_fk_actions: frozenset[str] = frozenset()
+    supports_deferred_foreign_keys: bool = False  # foreign keys can be added after the load
+    supports_explain_buffers: bool = False
+    supports_sizes: bool = True  # table_sizes() reports bytes
+    supports_clone: bool = False  # clone() copies the loaded database (embedded PostgreSQL)
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []  # index and key statements deferred until the data is in
+        self._created: set[str] = set()  # model keys of the tables this engine created
+        self._keys: dict[tuple[str, str], str] = {}  # (schema, name) as stored -> model key
+        self._settings: dict[str, str] = {}  # configure()d session settings, re-applied on reconnect
+        self._closed = False
+
+    # -- primitives each engine supplies -------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def version(self) -> str:
+        """The engine's version, e.g. ``"2.0.0"`` or ``"18.6"``."""
+
+    @abstractmethod
+    def settings(self) -> dict[str, str]:
+        """Every setting and its current value, for the record of a study."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Any = None) -> pd.DataFrame:
+        """Run a statement and return its rows (``params``: a Mapping for ``:name``, else native)."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Any = None) -> None:
+        """Run a statement for its effect; results are read fully and discarded."""
+
+    @abstractmethod
+    def explain(self, sql: str, analyze: bool = False) -> dict | list:
+        """The engine's JSON plan document; with ``analyze`` the statement runs (writes are rolled back)."""
+
+    @abstractmethod
+    def row_counts(self) -> dict[str, int]:
+        """Exact row counts of the workbench's tables, by model key."""
+
+    @abstractmethod
+    def table_sizes(self) -> pd.DataFrame:
+        """Columns ``table, rows, table_bytes, index_bytes`` (bytes are NA where the engine has no figure)."""
+
+    @abstractmethod
+    def _run_script(self, statements: list[str]) -> None:
+        """Run DDL statements in one transaction; raise WorkbenchError naming the failing statement."""
+
+    @abstractmethod
+    def _copy(self, target: exp.Table, data: pa.Table, advance: Advance, record: exp.Insert) -> str:
+        """Copy ``data`` into ``target`` and run ``record`` in ONE transaction; roll back on any error.
+
+        Calls ``advance(n)`` after each batch sent; returns the method used (e.g. ``"copy binary"``).
+        """
+
+    @abstractmethod
+    def _record(self, record: exp.Insert) -> None:
+        """Run a bookkeeping statement on its own (used after a rollback)."""
+
+    @abstractmethod
+    def _analyze(self) -> None:
+        """Refresh the planner's statistics after a load."""
+
+    @abstractmethod
+    def _close(self) -> None:
+        """Release connections and drop what this engine created."""
+
+    @abstractmethod
+    def timed(self, sql: str, *, timeout_s: float | None = None, rollback: bool = False,
+              checksum: bool = True) -> Execution:
+        """Run final SQL text once, timing execute + fetch of all rows; never raises for the statement.
+
+        A timeout or a failure is a status of the :class:`Execution`; ``rollback=True`` runs it in a
+        transaction rolled back after timing, so writes leave the data unchanged.
+        """
+
+    @abstractmethod
+    def reconnect(self) -> None:
+        """A new connection (a cold first query where the engine allows it), settings re-applied."""
+
+    @abstractmethod
+    def index_sizes(self) -> pd.DataFrame:
+        """Columns ``table`` (model key), ``index``, ``method``, ``bytes`` (Int64, NA where unknown)."""
+
+    @abstractmethod
+    def insert_seconds(self, table: str, data: pa.Table) -> float:
+        """Seconds to insert ``data`` into model table ``table`` (its indexes maintained), rolled back after."""
+
+    @abstractmethod
+    def _apply_settings(self, settings: Mapping[str, str]) -> None:
+        """Check and set session settings; raise WorkbenchError naming an unknown or refused one."""
+
+    @property
+    @abstractmethod
+    def _home(self) -> str:
+        """The default schema where unqualified tables and the bookkeeping table live."""
+
+    def _connection_lost(self, error: BaseException) -> bool:
+        """True when ``error`` means the server went away (not that the data was wrong)."""
+        return False
+
+    def _guard(self, sql: str) -> None:
+        """Refuse a statement this engine must not run (the URL sandbox); nothing by default."""
+        return None
+
+    def _physical(self, schema: Schema) -> Schema:
+        """The model as this engine stores it (a sandbox renames namespaces); identity by default."""
+        return schema
+
+    # -- shared behaviour ------------------------------------------------------------------------
+
+    @property
+    def target(self) -> Target:
+        """The exporter's capability profile of this engine's dialect."""
+        return target_for(self.dialect)
+
+    def ddl(self, schema: Schema, *, constraints: bool = True) -> tuple[list[str], list[str], list[ExportNote]]:
+        """``(now, deferred, notes)``: the statements ``create_schema`` runs, those kept until after a load.
+
+        The twin of :meth:`create_schema` that returns the SQL instead of running it. The deferred part
+        is what the full export has beyond an export of the tables without indexes (and without
+        foreign keys where the engine can add them later), so both halves are the exporter's own SQL.
+        """
+        physical = self._physical(schema)
+        full = to_ddl(physical, self.dialect)
+        if constraints:
+            return list(full.statements), [], list(full.notes)
+        bare = to_ddl(_without_constraints(physical, self.supports_deferred_foreign_keys), self.dialect)
+        now = list(bare.statements)
+        already = set(now)
+        deferred = [s for s in full.statements if s not in already]
+        return now, deferred, list(full.notes)
+
+    def places(self, schema: Schema) -> dict[str, exp.Table]:
+        """Model table key -> the table as this engine stores it (sandbox namespace, flattened names),
+        for SQL that reads the loaded data of ``schema`` (e.g. ``exp.select(...).from_(places[key])``)."""
+        physical = self._physical(schema)  # keeps the order of tables
+        names = NameMap(physical, self.target)
+        return {model.key: names.table(stored.key)
+                for model, stored in zip(all_tables(schema.tables), all_tables(physical.tables), strict=True)}
+
+    def create_schema(self, schema: Schema, *, constraints: bool = True) -> list[ExportNote]:
+        """Create the schema's tables (and types, views...); returns the exporter's notes.
+
+        ``constraints=False`` keeps indexes and deferrable foreign keys for :meth:`finish`, which
+        :meth:`load` calls after the data is in: the fast order for bulk loads.
+        """
+        self._check_open()
+        now, deferred, notes = self.ddl(schema, constraints=constraints)
+        self._run_script(now)
+        self._pending.extend(deferred)
+        for key, table in self.places(schema).items():
+            self._keys[(table.db or self._home, table.name)] = key
+            self._created.add(key)
+        return notes
+
+    def load(self, schema: Schema, data: Mapping[str, pa.Table], *, progress: bool = True) -> LoadReport:
+        """Bulk-load Arrow tables (parents first), then build indexes and keys, then statistics.
+
+        Creates the schema first (without indexes) unless this engine already created it. Each table
+        is copied in its own transaction and recorded in ``_workbench_loads``; a failure rolls that
+        table back, leaves the earlier ones complete, and raises :class:`LoadInterrupted`.
+        """
+        self._check_open()
+        plan = [(key, schema.table(key), table) for key, table in data.items()]
+        for key, model, table in plan:
+            _check_columns(key, model, table)
+        if not {model.key for _, model, _ in plan} <= self._created:
+            self.create_schema(schema, constraints=False)
+        places = self.places(schema)
+        self._ensure_bookkeeping()
+        loads: list[TableLoad] = []
+        total = sum(t.num_rows for *_, t in plan)
+        with tqdm(total=total, unit="rows", unit_scale=True, disable=not progress, desc="load") as bar:
+            for _, model, table in plan:
+                bar.set_postfix_str(model.key)
+                loads.append(self._load_one(model, places[model.key], table, bar, [done.table for done in loads]))
+        started = time.perf_counter()
+        self.finish()
+        return LoadReport(self.name, tuple(loads), time.perf_counter() - started)
+
+    def finish(self) -> None:
+        """Create the deferred indexes and foreign keys, then refresh statistics (idempotent)."""
+        self._check_open()
+        if self._pending:
+            self._run_script(self._pending)
+            self._pending = []
+        self._analyze()
+
+    def clone(self) -> Engine:
+        """The same tables, rows, indexes and statistics in a new database (see ``supports_clone``)."""
+        raise WorkbenchError(f"{self._describe()} cannot clone its database (supports_clone is False); "
+                             f"fix: load each variant into its own engine, or use the embedded PostgreSQL "
+                             f"(connect('postgres')), which clones with CREATE DATABASE ... TEMPLATE")
+
+    def configure(self, settings: Mapping[str, str]) -> None:
+        """Session settings (``SET name = value``), checked first and kept across :meth:`reconnect`."""
+        self._check_open()
+        settings = {str(name): str(value) for name, value in settings.items()}
+        self._apply_settings(settings)
+        self._settings.update(settings)
+
+    def index_statement(self, schema: Schema, table: str, index: Index) -> str:
+        """The CREATE INDEX this engine runs for ``index`` on model table ``table`` (the twin of build_index)."""
+        return self._create_index(schema, table, index).sql(self.dialect)
+
+    def index_name(self, schema: Schema, table: str, index: Index) -> str:
+        """The name ``index`` has on this engine (the exporter's generated one when the model gives none),
+        as plans name it (``Plan.indexes_used``)."""
+        return self._create_index(schema, table, index).this.name
+
+    def build_index(self, schema: Schema, table: str, index: Index) -> float:
+        """Create ``index`` on model table ``table``; returns the seconds the build took."""
+        self._check_open()
+        statement = self.index_statement(schema, table, index)
+        self._guard(statement)  # checked (and remembered) before the clock starts
+        started = time.perf_counter()
+        self._run_script([statement])
+        return time.perf_counter() - started
+
+    def drop_index(self, schema: Schema, table: str, index: Index) -> None:
+        """Drop ``index`` (named as :meth:`build_index` named it) from model table ``table``."""
+        self._check_open()
+        created = self._create_index(schema, table, index).this
+        name = exp.Table(this=created.this.copy(), db=created.args["table"].args.get("db"))
+        self._run_script([exp.Drop(kind="INDEX", tables=[name]).sql(self.dialect)])
+
+    def server_times(self) -> pd.DataFrame:
+        """The server's own statistics of this database's statements (empty where the engine has none)."""
+        return server_frame([])
+
+    def reset_server_times(self) -> None:
+        """Forget the statistics :meth:`server_times` reports (nothing to forget by default)."""
+        return None
+
+    def load_status(self) -> pd.DataFrame:
+        """The bookkeeping log: one row per table load attempt (``complete`` or ``failed``)."""
+        table = self._bookkeeping_table()
+        self._ensure_bookkeeping()
+        return self.query(exp.select("*").from_(table).order_by("loaded_at").sql(self.dialect))
+
+    def close(self) -> None:
+        """Close the connection and drop everything this engine created; safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._created)} tables"
+        return f"<{type(self).__name__} {self._describe()} ({state})>"
+
+    def _describe(self) -> str:
+        """Where the engine runs, safe to show (no password)."""
+        return self.name
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _load_one(self, model: Table, target: exp.Table, data: pa.Table, bar: tqdm, complete: list[str]) -> TableLoad:
+        sent = 0
+
+        def advance(rows: int) -> None:
+            nonlocal sent
+            sent += rows
+            bar.update(rows)
+
+        started = time.perf_counter()
+        try:
+            method = self._copy(target, data, advance, self._bookkeeping_row(model.key, data.num_rows, "complete"))
+        except BaseException as error:
+            try:
+                self._record(self._bookkeeping_row(model.key, sent, "failed"))
+            except Exception as unrecorded:  # e.g. the server died: the load error matters more
+                error.add_note(f"the failure could not be recorded in {BOOKKEEPING}: {unrecorded}")
+            if isinstance(error, Exception):
+                raise LoadInterrupted(model.key, sent, data.num_rows, complete, error,
+                                      connection_lost=self._connection_lost(error)) from error
+            raise
+        return TableLoad(model.key, data.num_rows, time.perf_counter() - started, method)
+
+    def _create_index(self, schema: Schema, table: str, index: Index) -> exp.Create:
+        """The exporter's CREATE INDEX for the stored table; raise quoting its notes when it cannot build one."""
+        model = schema.table(table)
+        physical = self._physical(schema)
+        stored = dict(zip((t.key for t in all_tables(schema.tables)), all_tables(physical.tables), strict=True))
+        statement, notes = index_statement(physical, stored[model.key], index, self.dialect)
+        label = index.name or f"({', '.join(index.columns)})"
+        if statement is None:
+            methods = ", ".join(sorted(self.supports_index_methods))
+            raise WorkbenchError(f"{self.name} cannot build index {label} on {model.key}: {notes}\n"
+                                 f"fix: pick what this engine has (methods: {methods}) or leave this index out of "
+                                 f"the {self.name} variants")
+        if notes:
+            warnings.warn(f"index {label} on {model.key} differs on {self.name}: {notes}", stacklevel=3)
+        return statement
+
+    def _stored(self, table: str) -> exp.Table:
+        """The stored table of a model key this engine created (or of an unambiguous bare name)."""
+        matches = [place for place, key in self._keys.items() if key == table] or \
+                  [place for place in self._keys if place[1] == table]
+        if len(matches) != 1:
+            raise UnknownNameError("table created by this engine", table, self._keys.values())
+        schema, name = matches[0]
+        return exp.table_(exp.to_identifier(name, quoted=True), db=exp.to_identifier(schema, quoted=True))
+
+    def _model_key(self, schema: str, name: str) -> str:
+        """The model key of a stored table: as created from a model, else ``schema.name``."""
+        return self._keys.get((schema, name), name if schema == self._home else f"{schema}.{name}")
+
+    def _bookkeeping_table(self) -> exp.Table:
+        return exp.table_(exp.to_identifier(BOOKKEEPING, quoted=True), db=exp.to_identifier(self._home, quoted=True))
+
+    def _ensure_bookkeeping(self) -> None:
+        create = exp.Create(
+            this=exp.Schema(this=self._bookkeeping_table(), expressions=[
+                exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=exp.DataType.build(kind))
+                for name, kind in (("table_key", "TEXT"), ("rows", "BIGINT"), ("status", "TEXT"),
+                                   ("loaded_at", "TIMESTAMP"))
+            ]),
+            kind="TABLE", exists=True,
+        )
+        self._run_script([create.sql(self.dialect)])
+
+    def _bookkeeping_row(self, key: str, rows: int, status: str) -> exp.Insert:
+        values = exp.tuple_(exp.Literal.string(key), exp.Literal.number(rows), exp.Literal.string(status),
+                            exp.CurrentTimestamp())
+        return exp.insert(exp.values([values]), self._bookkeeping_table(),
+                          columns=["table_key", "rows", "status", "loaded_at"])
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise WorkbenchError(f"{self._describe()} is closed; connect again with workbench.connect(...)")
+
+
+def server_frame(rows: list[tuple[str, int, float, float]]) -> pd.DataFrame:
+    """Rows of ``SERVER_TIMES`` as a frame with fixed dtypes (also when empty)."""
+    frame = pd.DataFrame(rows, columns=list(SERVER_TIMES))
+    return frame.astype({"query": object, "calls": "Int64", "mean_exec_ms": float, "mean_plan_ms": float})
+
+
+def _without_constraints(schema: Schema, foreign_keys: bool) -> Schema:
+    """The model without indexes (and without foreign keys when they can be added afterwards)."""
+
+    def strip(table: Table) -> Table:
+        return replace(table, indexes=(), foreign_keys=() if foreign_keys else table.foreign_keys,
+                       partitions=tuple(strip(p) for p in table.partitions))
+
+    return schema.with_tables(tuple(strip(t) for t in schema.tables))
+
+
+def _check_columns(key: str, model: Table, data: pa.Table) -> None:
+    for name in data.column_names:
+        if not model.has_column(name):
+            raise UnknownNameError(f"column of {model.key} (in the data for {key!r})", name,
+                                   (c.name for c in model.columns))
+
+
+def named_parameters(sql: str, params: Mapping[str, Any], dialect: str) -> exp.Expression:
+    """The statement with ``:name`` placeholders checked against ``params`` (portable across engines)."""
+    tree = sqlglot.parse_one(sql, read=dialect)
+    names = {p.name for p in tree.find_all(exp.Placeholder) if p.name}
+    if missing := names - set(params):
+        raise WorkbenchError(f"no value for parameter(s) {', '.join(sorted(missing))} of {sql!r}; "
+                             f"given: {', '.join(sorted(params)) or 'none'}")
+    return tree
