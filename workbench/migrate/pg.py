@@ -133,3 +133,45 @@ def rename_enum_value(schema: str | None, name: str, old: str, new: str) -> ast.
 def do_block(body: str) -> ast.DoStmt:
     """``DO $$ body $$``: PL/pgSQL has no printer, so the body is text assembled from rendered statements."""
     return ast.DoStmt(args=(ast.DefElem(defname="as", arg=ast.String(sval=body)),))
+
+
+def create_trigger_function(schema: str | None, name: str, body: str) -> ast.CreateFunctionStmt:
+    """``CREATE OR REPLACE FUNCTION name() RETURNS trigger LANGUAGE plpgsql AS $$ body $$``."""
+    return ast.CreateFunctionStmt(
+        is_procedure=False, replace=True, funcname=_names(schema, name), parameters=None,
+        returnType=ast.TypeName(names=(ast.String(sval="trigger"),), typemod=-1),
+        options=(ast.DefElem(defname="language", arg=ast.String(sval="plpgsql")),
+                 ast.DefElem(defname="as", arg=(ast.String(sval=body),))))
+
+
+def create_trigger(name: str, table: ast.RangeVar, schema: str | None, function: str, *, before: bool,
+                   columns: tuple[str, ...] = ()) -> ast.CreateTrigStmt:
+    """``CREATE TRIGGER name {BEFORE|AFTER} INSERT OR UPDATE [OF columns] ON table FOR EACH ROW``."""
+    insert, update, before_flag = 1 << 2, 1 << 4, 1 << 1
+    return ast.CreateTrigStmt(replace=False, isconstraint=False, trigname=name, relation=table,
+                              funcname=_names(schema, function), row=True, timing=before_flag if before else 0,
+                              events=insert | update, columns=tuple(ast.String(sval=c) for c in columns) or None,
+                              deferrable=False, initdeferred=False)
+
+
+def drop_trigger(name: str, table: ast.RangeVar) -> ast.DropStmt:
+    objects = ((*_names(table.schemaname, table.relname), ast.String(sval=name)),)
+    return ast.DropStmt(objects=objects, removeType=enums.ObjectType.OBJECT_TRIGGER, missing_ok=True,
+                        behavior=enums.DropBehavior.DROP_RESTRICT, concurrent=False)
+
+
+def drop_function(schema: str | None, name: str) -> ast.DropStmt:
+    function = ast.ObjectWithArgs(objname=_names(schema, name), objargs=(), args_unspecified=False)
+    return ast.DropStmt(objects=(function,), removeType=enums.ObjectType.OBJECT_FUNCTION, missing_ok=True,
+                        behavior=enums.DropBehavior.DROP_RESTRICT, concurrent=False)
+
+
+def identifier(name: str) -> str:
+    """A name quoted as PostgreSQL needs it, for the PL/pgSQL bodies assembled around rendered SQL."""
+    return exp.to_identifier(name, quoted=not _plain(name)).sql("postgres")
+
+
+def _plain(name: str) -> bool:
+    from workbench.ddl.export.names import ident
+
+    return not ident(name, "postgres").quoted

@@ -522,9 +522,9 @@ class Renderer:
 
     def _validated(self, c: Change, table: Table, constraint: exp.Expression, name: str, plain: Form,
                    not_valid: Form, phase: Phase, other: str | None) -> None:
-        """ADD CONSTRAINT; in the safe form on a table with rows, NOT VALID first and VALIDATE after."""
+        """ADD CONSTRAINT; in the safe form NOT VALID first and VALIDATE after (instant on a new, empty table)."""
         statement = add_constraint(self.new, table, constraint)
-        if not (self.safe and self.postgres and self.existing(table.key)):
+        if not (self.safe and self.postgres):
             self.emit(statement, plain, phase, c, table.key, other=other)
             return
         statement.set("not_valid", True)
