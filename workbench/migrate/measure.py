@@ -20,7 +20,6 @@ import random
 import statistics
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,11 +29,10 @@ import psycopg
 from psycopg import sql
 from sqlglot import exp
 
-from workbench.datagen import generate
 from workbench.errors import WorkbenchError
 from workbench.migrate.compare import rename_in
 from workbench.migrate.locks import PG_LOCKS_NAMES, strength
-from workbench.migrate.verify import fresh_places, physical_plan
+from workbench.migrate.verify import fresh_places, physical_plan, rows_for
 from workbench.safe_display import safe_html
 
 if TYPE_CHECKING:
@@ -137,7 +135,7 @@ def measure(migration: Migration, engine: Any, source: Any = None, *, scale: str
     if migration.dialect != "postgres":
         raise WorkbenchError("measure runs on PostgreSQL: plan with dialect='postgres'")
     migration.up_sql()  # an incomplete plan raises rather than measure part of it
-    data, workload = _source(migration, source, scale, seed, progress)
+    data, workload = rows_for(migration, source, scale, seed, progress)
     with fresh_places(engine, 1) as (place,):
         plan = physical_plan(migration, place)
         place.load(plan.diff.old, data, progress=progress)
@@ -149,20 +147,6 @@ def measure(migration: Migration, engine: Any, source: Any = None, *, scale: str
             runner.stop()
     label = f"{'phases' if phases else 'safe' if migration.safe else 'naive'}"
     return Measurement(label, frame, runner.baseline_ms, len(runner.runs), runner.notes)
-
-
-def _source(migration: Migration, source: Any, scale: str | float, seed: int, progress: bool):
-    from workbench.domains import Domain
-
-    old = migration.diff.old
-    if isinstance(source, Domain):
-        return source.generate(scale, seed=seed, progress=progress), source.workload
-    if isinstance(source, Mapping):
-        return source, None
-    if source is None:
-        return generate(old, scale=scale, seed=seed, progress=progress), None
-    raise WorkbenchError(f"measure takes a sample domain, a mapping of Arrow tables or None, not "
-                         f"{type(source).__name__}")
 
 
 class _Runner:

@@ -110,11 +110,12 @@ class Migration:
 
         return measure(self, engine, source, **options)
 
-    def verify(self, engine: Any, **options: Any):
-        """Up then down on databases the workbench creates; catalogs and row checksums compared."""
+    def verify(self, engine: Any, source: Any = None, **options: Any):
+        """Up then down on databases the workbench creates; catalogs and row checksums compared
+        (see ``workbench.migrate.verify``)."""
         from workbench.migrate.verify import verify
 
-        return verify(self, engine, **options)
+        return verify(self, engine, source, **options)
 
     def to_dict(self) -> dict[str, object]:
         return {"dialect": self.dialect, "safe": self.safe, "complete": self.complete, **self.diff.to_dict(),

@@ -293,11 +293,24 @@ class Renderer:
         found = definition.find(exp.DefaultColumnConstraint)
         return found.this if found is not None else None
 
+    def _merged(self, c: Change) -> bool:
+        """True for a column that a merge fills from the rows of a dropped table."""
+        return any(m.kind == Kind.MOVE_COLUMNS and m.new[0].key == c.table and c.name in m.new[1]
+                   and m.old[1] not in m.new[0].foreign_keys for m in self.diff.changes)
+
     def _add_column(self, c: Change) -> None:
         table, column = self._table(c.table), c.new
         ref = self.ref(table.key)
+        if not column.nullable and self._merged(c):
+            self._add_column(replace(c, new=replace(column, nullable=True, comment=None)))
+            if column.comment:
+                self._comment(Change(Kind.COMMENT, table.key, column.name, None, column.comment))
+            self._filled_not_null(c, table, column.name)
+            return
         volatile = is_volatile(column.default, self.diff.new.dialect)
         rewrites = volatile or column.identity is not None or column.generated is not None
+        if column.comment:
+            self._comment(Change(Kind.COMMENT, table.key, column.name, None, column.comment))
         if self.safe and self.postgres and volatile and column.generated is None:
             self._add_column_safely(c, table, column)
             return
@@ -386,6 +399,16 @@ class Renderer:
         self.emit(pg.alter_table(self.relation(c.table), pg.set_not_null(c.name)), Form.SET_NOT_NULL, Phase.COLUMNS,
                   c, c.table, note="scans the table under ACCESS EXCLUSIVE; fails if a row holds NULL")
 
+    def _filled_not_null(self, c: Change, table: Table, column: str) -> None:
+        """NOT NULL once the moved rows have filled the column (after the MOVE_ROWS phase)."""
+        start = len(self.steps)
+        if self.safe and self.postgres:
+            self._not_null_safely(c, table, column)
+        else:
+            self.emit(pg.alter_table(self.relation(table.key), pg.set_not_null(column)), Form.SET_NOT_NULL,
+                      Phase.FILLED, c, table.key, note="once the moved rows have filled it")
+        self.steps[start:] = [replace(step, phase=Phase.FILLED) for step in self.steps[start:]]
+
     def _not_null_safely(self, c: Change, table: Table, column: str) -> None:
         """CHECK (col IS NOT NULL) NOT VALID, VALIDATE (weak lock), SET NOT NULL (no scan), drop the check."""
         name = names.not_null_check_name(table.name, column)
@@ -454,8 +477,9 @@ class Renderer:
         joins = [exp.EQ(this=exp.column(self.new.ident(a), table=alias),
                         expression=exp.column(self.new.ident(b), table=self.ref(target.key).name))
                  for a, b in zip(fk.columns, fk.ref_columns, strict=True)]
-        update = exp.update(self.ref(target.key), values, where=exp.and_(*joins),
-                            from_=exp.alias_(self.ref(source.key, self.old), alias, table=True))
+        source_ref = self.ref(source.key, self.old)
+        source_ref.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+        update = exp.update(self.ref(target.key), values, where=exp.and_(*joins), from_=exp.From(this=source_ref))
         self.emit(update, Form.UPDATE, Phase.MOVE_ROWS, c, target.key, other=source.key,
                   note=f"where {source.key} holds several rows per row of {target.key}, one of them is kept")
 

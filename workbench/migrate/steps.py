@@ -25,17 +25,18 @@ class Phase(IntEnum):
     CREATE_TABLES = 10
     COLUMNS = 11
     MOVE_ROWS = 12
-    DROP_COLUMNS = 13
-    DROP_TABLES = 14
-    ENUM_CLEANUP = 15
-    CONSTRAINTS = 16
-    INDEXES = 17
-    FOREIGN_KEYS = 18
-    VALIDATE = 19
-    DROP_TYPES = 20
-    OWNERS = 21
-    CREATE_VIEWS = 22
-    COMMENTS = 23
+    FILLED = 13  # NOT NULL on columns the moved rows filled
+    DROP_COLUMNS = 14
+    DROP_TABLES = 15
+    ENUM_CLEANUP = 16
+    CONSTRAINTS = 17
+    INDEXES = 18
+    FOREIGN_KEYS = 19
+    VALIDATE = 20
+    DROP_TYPES = 21
+    OWNERS = 22
+    CREATE_VIEWS = 23
+    COMMENTS = 24
 
 
 @dataclass(frozen=True)

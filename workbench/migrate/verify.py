@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -77,9 +77,27 @@ class Verification:
             if v.all_differences else ""), self)
 
 
-def verify(migration: Migration, engine: Engine | str, *, scale: str | float | None = None, seed: int = 0,
-           progress: bool = True) -> Verification:
-    """Prove the round trip on PostgreSQL; ``scale`` fills the old schema with generated rows first."""
+def rows_for(migration: Migration, source: Any, scale: str | float | None, seed: int,
+             progress: bool) -> tuple[Mapping[str, Any] | None, Any]:
+    """The rows to load into the old schema and the workload to run: from a sample domain (its data spec and
+    workload), a mapping of Arrow tables, or generated from the old schema at ``scale`` (None: no rows)."""
+    from workbench.domains import Domain
+
+    if isinstance(source, Domain):
+        return source.generate(scale if scale is not None else "ci", seed=seed, progress=progress), source.workload
+    if isinstance(source, Mapping):
+        return source, None
+    if source is None:
+        data = generate(migration.diff.old, scale=scale, seed=seed, progress=progress) if scale is not None else None
+        return data, None
+    raise WorkbenchError(f"give a sample domain, a mapping of Arrow tables or None as the source of rows, not "
+                         f"{type(source).__name__}")
+
+
+def verify(migration: Migration, engine: Engine | str, source: Any = None, *, scale: str | float | None = None,
+           seed: int = 0, progress: bool = True) -> Verification:
+    """Prove the round trip on PostgreSQL; rows from ``source`` (a domain, Arrow tables) or generated at
+    ``scale`` are loaded into the old schema first (neither: the catalogs alone are compared)."""
     if migration.dialect != "postgres":
         raise WorkbenchError(f"verify runs the scripts on PostgreSQL; this migration is planned for "
                              f"{migration.dialect}: plan it with dialect='postgres'")
@@ -89,7 +107,7 @@ def verify(migration: Migration, engine: Engine | str, *, scale: str | float | N
     result = Verification()
     with fresh_places(engine, 2) as (a, b):
         plan = physical_plan(migration, a)
-        data = generate(plan.diff.old, scale=scale, seed=seed, progress=progress) if scale is not None else None
+        data, _ = rows_for(migration, source, scale, seed, progress)
         if data is not None:
             a.load(plan.diff.old, data, progress=progress)
         else:
@@ -97,6 +115,7 @@ def verify(migration: Migration, engine: Engine | str, *, scale: str | float | N
         b.create_schema(physical_plan(migration, b).diff.new)
         before = catalog(a)
         sums = checksums(a, plan, before_renames=True)
+        kept = checksums(a, plan, before_renames=True, moved_too=True)  # what down must give back
         result.statements = (run_steps(a, plan.up, "up", result.failures, progress),
                              result.statements[1])
         if not result.failures:
@@ -108,7 +127,7 @@ def verify(migration: Migration, engine: Engine | str, *, scale: str | float | N
             if not result.failures:
                 result.down_differences = differences(shape(before, mapper(a)), shape(catalog(a), mapper(a)),
                                                       "old schema", "after up and down")
-                _compare_rows(sums, checksums(a, plan, before_renames=True), "down", result)
+                _compare_rows(kept, checksums(a, plan, before_renames=True, moved_too=True), "down", result)
         result.tables_checked = len(sums)
         result.rows_checked = sum(count for count, _ in sums.values())
     result.seconds = time.perf_counter() - started
@@ -141,9 +160,11 @@ def _compare_rows(before: dict[str, tuple[int, str]], after: dict[str, tuple[int
                                            f"changed (checksum {got[1][:8]} != {digest[:8]})")
 
 
-def checksums(engine: Engine, plan: Migration, *, before_renames: bool) -> dict[str, tuple[int, str]]:
-    """Per surviving table: row count and an order-independent checksum of its untouched columns,
-    read under the old names (``before_renames``) or the new ones."""
+def checksums(engine: Engine, plan: Migration, *, before_renames: bool,
+              moved_too: bool = False) -> dict[str, tuple[int, str]]:
+    """Per surviving table: row count and an order-independent checksum of its untouched columns, read
+    under the old names (``before_renames``) or the new ones; ``moved_too`` adds the columns a split
+    moves away (the down script must bring their values back)."""
     diff = plan.diff
     touched = {(c.table, c.name) for c in diff.changes if c.kind in _TOUCHING}
     moved = {(c.old[0].key, n) for c in diff.of_kind(Kind.MOVE_COLUMNS) for n in c.new[1]}
@@ -157,7 +178,7 @@ def checksums(engine: Engine, plan: Migration, *, before_renames: bool) -> dict[
         original = next(t for k, t in renamed_tables.items() if _same_table(t, renamed, diff, k))
         pairs = [(o.name, r.name) for o, r in zip(original.columns, renamed.columns, strict=True)
                  if (renamed.key, r.name) not in touched and (renamed.key, r.name) not in moved
-                 and new_tables[key].has_column(r.name)]
+                 and new_tables[key].has_column(r.name) or moved_too and (renamed.key, r.name) in moved]
         if not pairs:
             continue
         table, columns = (original, [o for o, _ in pairs]) if before_renames else (renamed, [r for _, r in pairs])
