@@ -385,11 +385,14 @@ class Comparison:
                 self._table(old, partition, partition=True)
                 continue
             if old is not None:
-                self.add(Kind.DROP_PARTITION, after.key, old.key, old, None, "bound changed: its rows are lost")
-            self.add(Kind.ADD_PARTITION, after.key, partition.key, after, partition, partition.bound or "DEFAULT")
+                self.add(Kind.DROP_PARTITION, old.key, None, old, after, f"of {after.key}: bound changed, its rows "
+                                                                         f"are lost")
+            self.add(Kind.ADD_PARTITION, partition.key, None, after, partition,
+                     f"of {after.key} {partition.bound or 'DEFAULT'}")
         for key, partition in olds.items():
             if key not in news:
-                self.add(Kind.DROP_PARTITION, after.key, partition.key, partition, None, "its rows are lost")
+                self.add(Kind.DROP_PARTITION, partition.key, None, partition, after, f"of {after.key}: its rows are "
+                                                                                     f"lost")
 
     def _moves(self, olds: dict[str, Table], news: dict[str, Table]) -> None:
         """Columns dropped from a table that reappear in a new table referencing it (a split), or

@@ -276,7 +276,7 @@ class Renderer:
 
     def _drop_partition(self, c: Change) -> None:
         self.emit(exp.Drop(kind="TABLE", tables=[self.ref(c.old.key, self.old)], exists=self.safe), Form.DROP_TABLE,
-                  Phase.DROP_PARTITIONS, c, c.old.key, other=c.table, data_loss=f"every row of partition {c.old.key}")
+                  Phase.DROP_PARTITIONS, c, c.old.key, other=c.new.key, data_loss=f"every row of partition {c.old.key}")
 
     def _repartition(self, c: Change) -> None:
         return None  # a blocking note of the diff already says what to do

@@ -34,6 +34,9 @@ PG_VERSION = "18.0"
 NEEDED_BY = {
     Kind.RENAME_COLUMN: {"renaming-column"},
     Kind.RENAME_TABLE: {"renaming-table"},
+    Kind.RENAME_CONSTRAINT: {"renaming-object"},
+    Kind.RENAME_INDEX: {"renaming-object"},
+    Kind.RENAME_ENUM_VALUE: {"renaming-object"},
     Kind.DROP_COLUMN: {"ban-drop-column"},
     Kind.DROP_TABLE: {"ban-drop-table"},
     Kind.DROP_PARTITION: {"ban-drop-table"},
