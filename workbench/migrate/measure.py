@@ -121,8 +121,8 @@ def plot_blocking(*measurements: Measurement, ax: Axes | None = None) -> Axes:
 
 
 def _short(statement: str) -> str:
-    words = statement.split()
-    return " ".join(words[:6])[:40]
+    """The first words of a statement, with ``$`` escaped (matplotlib reads ``$...$`` as mathematics)."""
+    return " ".join(statement.split()[:6])[:40].replace("$", r"\$")
 
 
 def measure(migration: Migration, engine: Any, source: Any = None, *, scale: str | float = "ci", seed: int = 0,
@@ -138,7 +138,7 @@ def measure(migration: Migration, engine: Any, source: Any = None, *, scale: str
     data, workload = rows_for(migration, source, scale, seed, progress)
     with fresh_places(engine, 1) as (place,):
         plan = physical_plan(migration, place)
-        place.load(plan.diff.old, data, progress=progress)
+        place.load(migration.diff.old, data, progress=progress)
         staged = [(p.name, p.steps) for p in plan.phases] if phases else [("up", plan.up)]
         runner = _Runner(place, plan, workload, seed)
         try:
