@@ -1,7 +1,7 @@
 """Schema evolution commands: ``diff`` two designs, ``migrate`` from one to the other.
 
 OLD and NEW are DDL files (``--from`` names their dialect), DBML files (``.dbml``), or PostgreSQL URLs
-read from the live catalog over a read-only connection. Exit codes: 0 done, 1 ``--verify`` found
+(or ``key=value`` conninfo) read from the live catalog over a read-only connection. Exit codes: 0 done, 1 ``--verify`` found
 differences, 2 bad input or a plan that cannot reach NEW (never a partial script that looks complete).
 """
 
@@ -18,12 +18,13 @@ _URL_SCHEMES = ("postgresql://", "postgres://")
 
 
 def load(source: str, dialect: str):
-    """A model source: an ImportResult of a DDL file, a DBML model, or a live PostgreSQL catalog."""
-    if source.startswith(_URL_SCHEMES):
+    """A model source: an ImportResult of a DDL file, a DBML model, or a live PostgreSQL catalog (a URL or a
+    ``key=value`` conninfo)."""
+    path = Path(source)
+    if not path.is_file() and (source.startswith(_URL_SCHEMES) or "=" in source):
         return _catalog(source)
     from workbench.ddl import import_ddl, normalize_dialect
 
-    path = Path(source)
     if not path.is_file():
         raise WorkbenchError(f"{source}: no such file; give a DDL file, a .dbml file or a postgresql:// URL")
     if path.suffix.lower() == ".dbml":
