@@ -38,7 +38,7 @@ from workbench.migrate.renames import match_key
 from workbench.migrate.steps import Phase, Step
 from workbench.schema.model import CheckConstraint, Column, ForeignKey, Index, IndexElement, Table, View
 
-BATCH_ROWS = 5_000  # rows per batch of a safe backfill
+BATCH_ROWS = 1_000  # rows per batch of a safe backfill (row locks held until its commit)
 # Functions whose value differs per row: a default calling them rewrites the table on ADD COLUMN.
 VOLATILE = frozenset({"random", "rand", "uuid", "gen_random_uuid", "uuidv4", "uuidv7", "uuid_generate_v4",
                       "clock_timestamp", "timeofday", "nextval", "txid_current"})
