@@ -82,7 +82,7 @@ def test_same_schema_in_other_spellings_has_no_changes():
 
 def test_a_hint_confirms_a_rename_and_none_refuses_one():
     hinted = diff(schema(V1), schema(V2), renames={"orders.total": "orders.amount"})
-    assert [(r.old, r.new, r.confidence, r.reason) for r in hinted.renames if r.kind == "column"][0] == (
+    assert next((r.old, r.new, r.confidence, r.reason) for r in hinted.renames if r.kind == "column") == (
         "public.orders.total", "public.orders.amount", 1.0, "hint")
     refused = diff(schema(V1), schema(V2), renames={"orders.total": None})
     assert ("drop column", "orders.total") in kinds(refused) and ("add column", "orders.amount") in kinds(refused)
@@ -154,7 +154,7 @@ def test_display_never_raises():
 
 def test_two_dialects_are_refused_with_a_fix():
     mysql = wb.import_ddl("CREATE TABLE t (id int PRIMARY KEY);", "mysql")
-    with pytest.raises(WorkbenchError, match="different dialects.*workbench ddl"):
+    with pytest.raises(WorkbenchError, match=r"different dialects.*workbench ddl"):
         diff(wb.import_ddl("CREATE TABLE t (id int PRIMARY KEY);"), mysql)
 
 
@@ -166,7 +166,7 @@ def test_a_file_that_did_not_import_cleanly_is_refused():
 
 
 def test_a_hint_naming_nothing_says_what_exists():
-    with pytest.raises(UnknownNameError, match="orders.totl.*did you mean"):
+    with pytest.raises(UnknownNameError, match=r"orders.totl.*did you mean"):
         diff(schema(V1), schema(V2), renames={"orders.totl": "orders.amount"})
 
 

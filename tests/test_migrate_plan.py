@@ -9,7 +9,7 @@ import pytest
 import workbench as wb
 from workbench.migrate import IncompleteMigration, Kind, plan_migration
 from workbench.migrate.locks import ACCESS_EXCLUSIVE, LOCKS, SHARE, SHARE_UPDATE_EXCLUSIVE, Form, type_change_rewrites
-from workbench.migrate.squawk import AVOIDABLE, compare
+from workbench.migrate.squawk import compare
 
 DATASETS = Path(__file__).resolve().parents[1] / "datasets" / "ecommerce"
 
@@ -149,3 +149,13 @@ def test_display_and_json(shop):
     document = plan.to_dict()
     assert document["complete"] and {"sql", "lock", "rewrites", "scans", "data_loss"} <= set(document["up"][0])
     assert plan.diff.of_kind(Kind.MOVE_COLUMNS)
+
+
+def test_what_up_destroys_is_marked_on_the_way_back_with_a_backup_offered(shop):
+    plan = plan_migration(shop[1], shop[0])  # v2 -> v1 drops orders.public_id
+    assert "CREATE TABLE public.orders_public_id_backup AS SELECT order_id, public_id FROM public.orders" in \
+        plan.backup_sql()
+    back = next(s for s in plan.down if "ADD COLUMN public_id" in s.sql)
+    assert "public.orders.public_id dropped by up do not come back" in back.note
+    merged = next(s for s in plan.up if "DROP TABLE public.addresses" in s.sql)
+    assert not merged.data_loss and "merged" in merged.note

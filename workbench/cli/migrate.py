@@ -1,8 +1,9 @@
 """Schema evolution commands: ``diff`` two designs, ``migrate`` from one to the other.
 
 OLD and NEW are DDL files (``--from`` names their dialect), DBML files (``.dbml``), or PostgreSQL URLs
-(or ``key=value`` conninfo) read from the live catalog over a read-only connection. Exit codes: 0 done, 1 ``--verify`` found
-differences, 2 bad input or a plan that cannot reach NEW (never a partial script that looks complete).
+(or ``key=value`` conninfo) read from the live catalog over a read-only connection. Exit codes: 0 done,
+1 ``--verify`` found differences, 2 bad input or a plan that cannot reach NEW (never a partial script
+that looks complete).
 """
 
 from __future__ import annotations

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.migrate.changes import Note
+from workbench.migrate.changes import Kind, Note
 from workbench.migrate.diff import SchemaDiff, Source, diff
+from workbench.migrate.locks import Form
 from workbench.migrate.renames import Hints
 from workbench.migrate.render import Renderer
 from workbench.migrate.script import Script, render_script
@@ -44,6 +45,12 @@ class Migration:
     notes: tuple[Note, ...] = ()
     down_notes: tuple[Note, ...] = ()
     reverse: SchemaDiff | None = field(default=None, repr=False, compare=False)
+    backups: tuple[Step, ...] = ()  # copies of what up destroys, to run before it
+
+    def backup_sql(self) -> str:
+        """``CREATE TABLE ... AS SELECT`` copies of every column and table the up script drops."""
+        return render_script(self.backups, title="copies of the data the up script drops: run before up",
+                             transactions=False).text
 
     # -- scripts ---------------------------------------------------------------------------------------
 
@@ -165,9 +172,27 @@ def plan_migration(old: Source | SchemaDiff, new: Source | None = None, dialect:
     """
     forward = old if isinstance(old, SchemaDiff) else diff(old, new, renames=renames)
     backward = diff(forward.new, forward.old, renames=reverse_hints(forward), detect_renames=False)
-    up, up_notes = Renderer(forward, dialect, safe=safe).run()
+    renderer = Renderer(forward, dialect, safe=safe)
+    up, up_notes = renderer.run()
     down, down_notes = Renderer(backward, dialect, safe=safe).run()
+    lost = {(s.table, s.change.name if s.change.kind == Kind.DROP_COLUMN else None): s.data_loss
+            for s in up if s.data_loss and s.change is not None}
+    down = [_unrestorable(step, lost) for step in down]
     order = sorted(range(len(up)), key=lambda i: (up[i].phase, i))
     down_order = sorted(range(len(down)), key=lambda i: (down[i].phase, i))
     return Migration(forward, dialect, safe, tuple(up[i] for i in order), tuple(down[i] for i in down_order),
-                     tuple([*forward.notes, *up_notes]), tuple(down_notes), backward)
+                     tuple([*forward.notes, *up_notes]), tuple(down_notes), backward,
+                     tuple(renderer.backup(step) for step in up if step.data_loss))
+
+
+def _unrestorable(step: Step, lost: dict[tuple[str | None, str | None], str]) -> Step:
+    """A down step that re-creates what up destroyed says that the values do not come back."""
+    change = step.change
+    if change is None or step.form not in (Form.ADD_COLUMN, Form.CREATE_TABLE, Form.CREATE_PARTITION):
+        return step
+    key = (step.table, change.name if change.kind == Kind.ADD_COLUMN else None)
+    if key not in lost:
+        return step
+    note = (f"{lost[key]} dropped by up do not come back: run Migration.backup_sql() before up to keep a copy"
+            + (f"; {step.note}" if step.note else ""))
+    return replace(step, note=note)

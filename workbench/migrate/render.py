@@ -96,6 +96,22 @@ class Renderer:
         self.notes += [Note(o, m) for o, m in sorted(exporter_notes)]
         return self.steps, self.notes
 
+    def backup(self, step: Step) -> Step:
+        """A copy, beside the table, of what ``step`` destroys: a dropped column with the key, or a whole table."""
+        change = step.change
+        source = self.diff.renamed_old.table(step.table)
+        ref = self.ref(source.key, self.old)
+        if change.kind == Kind.DROP_COLUMN and source.primary_key:
+            columns = [*source.primary_key.columns, change.name]
+            name = names.make_object_name(source.name, (change.name,), "backup")
+        else:
+            columns = [column.name for column in source.columns]
+            name = names.make_object_name(source.name, None, "backup")
+        query = exp.select(*(exp.column(self.old.ident(c)) for c in columns)).from_(ref.copy())
+        target = exp.Table(this=self.old.ident(name), db=ref.args.get("db"))
+        return Step(exp.Create(kind="TABLE", this=target, expression=query).sql(self.dialect), Form.CREATE_TABLE_AS,
+                    Phase.SESSION, table=step.table, change=change, note=f"keeps {step.data_loss}")
+
     # -- emitting -----------------------------------------------------------------------------------
 
     def emit(self, node: Node, form: Form, phase: Phase, change: Change | None, table: str | None = None,
@@ -252,8 +268,12 @@ class Renderer:
             self._create(c, partition, table)
 
     def _drop_table(self, c: Change) -> None:
+        merged = {n for m in self.diff.of_kind(Kind.MOVE_COLUMNS) if m.old[0].key == c.old.key for n in m.new[1]}
+        keys = {n for fk in c.old.foreign_keys for n in fk.columns}
+        kept = {col.name for col in c.old.columns} <= merged | keys
         self.emit(exp.Drop(kind="TABLE", tables=[self.ref(c.old.key, self.old)], exists=self.safe), Form.DROP_TABLE,
-                  Phase.DROP_TABLES, c, c.old.key, data_loss=f"every row of {c.old.key}")
+                  Phase.DROP_TABLES, c, c.old.key, data_loss="" if kept else f"every row of {c.old.key}",
+                  note="its values were merged into the table it referenced" if kept else "")
 
     def _rename_table(self, c: Change) -> None:
         old, new = c.old, c.new

@@ -176,9 +176,12 @@ def checksums(engine: Engine, plan: Migration, *, before_renames: bool,
         if key not in new_tables:
             continue
         original = next(t for k, t in renamed_tables.items() if _same_table(t, renamed, diff, k))
-        pairs = [(o.name, r.name) for o, r in zip(original.columns, renamed.columns, strict=True)
-                 if (renamed.key, r.name) not in touched and (renamed.key, r.name) not in moved
-                 and new_tables[key].has_column(r.name) or moved_too and (renamed.key, r.name) in moved]
+        def kept(name: str, table: str = renamed.key, key: str = key) -> bool:
+            if (table, name) in moved:
+                return moved_too
+            return (table, name) not in touched and new_tables[key].has_column(name)
+
+        pairs = [(o.name, r.name) for o, r in zip(original.columns, renamed.columns, strict=True) if kept(r.name)]
         if not pairs:
             continue
         table, columns = (original, [o for o, _ in pairs]) if before_renames else (renamed, [r for _, r in pairs])
