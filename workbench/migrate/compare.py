@@ -8,9 +8,7 @@ parentheses, casts of constants and the default schema dropped, and column renam
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from functools import lru_cache
 
 import sqlglot
@@ -18,6 +16,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from workbench.ddl.export.target import DEFAULT_SCHEMAS
+from workbench.ddl.generic.importer import quiet_sqlglot
 from workbench.ddl.postgres import canonical_type
 from workbench.errors import WorkbenchError
 
@@ -74,7 +73,7 @@ def parse_expression(text: str, dialect: str | None) -> exp.Expression | None:
 
     A bare expression naming a column like a keyword (``lock = 'X'``) parses inside a ``SELECT`` scaffold.
     """
-    with _quiet():
+    with quiet_sqlglot():
         for attempt in (lambda: sqlglot.parse_one(text, read=dialect, into=exp.Condition),
                         lambda: sqlglot.parse_one(text, read=dialect),
                         lambda: sqlglot.parse_one(f"SELECT {text}", read=dialect).expressions[0]):
@@ -85,17 +84,6 @@ def parse_expression(text: str, dialect: str | None) -> exp.Expression | None:
             if tree is not None and not isinstance(tree, exp.Command):
                 return tree
     return None
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    logger = logging.getLogger("sqlglot")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def rename_in(text: str | None, dialect: str | None, columns: Mapping[str, str],

@@ -1,23 +1,16 @@
-"""The names PostgreSQL gives unnamed constraints and indexes, so the plan can drop or validate them."""
+"""The names PostgreSQL gives unnamed constraints, so the plan can drop or validate them by name.
+
+Built on the importer's copy of PostgreSQL's ``makeObjectName`` (``workbench.ddl.postgres.names``).
+"""
 
 from __future__ import annotations
 
-NAMEDATALEN = 63
+from workbench.ddl.postgres.names import column_part, object_name
 
 
 def make_object_name(table: str, columns: tuple[str, ...] | None, label: str) -> str:
-    """PostgreSQL's ``makeObjectName``: ``table_col1_col2_label`` clipped to 63 bytes, longer part first."""
-    middle = "_".join(columns) if columns else ""
-    overhead = len(label) + 1 + (1 if middle else 0)
-    available = NAMEDATALEN - overhead
-    first, second = len(table), len(middle)
-    while first + second > available:
-        if first > second:
-            first -= 1
-        else:
-            second -= 1
-    parts = [table[:first], *([middle[:second]] if middle else []), label]
-    return "_".join(parts)
+    """``table_col1_col2_label`` clipped to 63 bytes the way PostgreSQL clips it."""
+    return object_name(table, column_part(columns) if columns else None, label)
 
 
 def primary_key_name(table: str) -> str:

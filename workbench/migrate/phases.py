@@ -265,16 +265,10 @@ class _Phases(Renderer):
         return tree is not None and any(col.name == column for col in tree.find_all(exp.Column))
 
     def _copy_batches(self, c: Change, table: Table, column: str, value: exp.Expression) -> None:
-        """UPDATE in committed batches where the new column differs from what the old one gives."""
-        ref, target = self.ref(table.key), exp.column(self.new.ident(column))
-        differs = exp.NullSafeNEQ(this=target.copy(), expression=value.copy())
-        batch = exp.select(exp.column("ctid")).from_(ref.copy()).where(differs).limit(BATCH_ROWS)
-        update = exp.update(ref.copy(), {target.copy(): value},
-                            where=exp.In(this=exp.column("ctid"), query=exp.Subquery(this=batch)))
-        body = (f" DECLARE updated bigint; BEGIN LOOP {update.sql('postgres')}; GET DIAGNOSTICS updated = ROW_COUNT; "
-                f"EXIT WHEN updated = 0; COMMIT; END LOOP; END ")
-        self.emit(pg.do_block(body), Form.BATCHED_UPDATE, Order.MOVE_ROWS, c, table.key,
-                  note=f"existing rows, {BATCH_ROWS:,} per committed batch")
+        """Existing rows copied into the twin in committed batches, where it differs from what the old gives."""
+        differs = exp.NullSafeNEQ(this=exp.column(self.new.ident(column)), expression=value.copy())
+        self.batched_update(c, table, column, value, differs, Order.MOVE_ROWS,
+                            f"existing rows, {BATCH_ROWS:,} per committed batch")
 
     def _phase_rename_table(self, c: Change) -> None:
         """Rename, and a view under the old name so the old code keeps reading and writing (it is updatable)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+import pglast
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
@@ -51,7 +52,7 @@ _PORTABLE = frozenset({Form.CREATE_SCHEMA, Form.CREATE_TYPE, Form.DROP_TYPE, For
                        Form.DROP_COLUMN, Form.RENAME_COLUMN, Form.ALTER_COLUMN_TYPE, Form.SET_DEFAULT,
                        Form.CREATE_INDEX, Form.DROP_INDEX, Form.CREATE_VIEW, Form.DROP_VIEW, Form.COMMENT,
                        Form.UPDATE, Form.INSERT_SELECT})
-Node = object  # a sqlglot expression or a pglast node
+Node = exp.Expression | pglast.ast.Node  # what a step is built from
 
 
 def is_volatile(default: str | None, dialect: str | None) -> bool:
@@ -80,7 +81,6 @@ class Renderer:
         self.created = {c.new.key for c in diff.changes if c.kind == Kind.CREATE_TABLE}
         self.steps: list[Step] = []
         self.notes: list[Note] = []
-        self._indexes_named: dict[tuple[str, str], str] = {}
 
     def run(self) -> tuple[list[Step], list[Note]]:
         if self.safe and self.postgres:
@@ -360,16 +360,22 @@ class Renderer:
             self._not_null_safely(c, table, column.name)
 
     def _backfill(self, c: Change, table: Table, column: str, value: exp.Expression) -> None:
-        """A DO block that updates NULL rows in batches, committing after each (row locks stay short)."""
-        ref, name = self.ref(table.key), exp.column(self.new.ident(column))
-        batch = (exp.select(exp.column("ctid")).from_(ref.copy()).where(exp.Is(this=name.copy(), expression=exp.null()))
-                 .limit(BATCH_ROWS))
-        update = exp.update(ref.copy(), {name.copy(): value},
+        """The new column's NULL rows filled with ``value`` in committed batches."""
+        self.batched_update(c, table, column, value, exp.Is(this=exp.column(self.new.ident(column)),
+                                                            expression=exp.null()), Phase.COLUMNS,
+                            f"backfill in batches of {BATCH_ROWS:,} rows, each committed")
+
+    def batched_update(self, c: Change, table: Table, column: str, value: exp.Expression, pending: exp.Expression,
+                       phase: Phase, note: str) -> None:
+        """A DO block setting ``column = value`` on the rows where ``pending`` holds, ``BATCH_ROWS`` at a time,
+        committing after each batch so that row locks stay short."""
+        ref, target = self.ref(table.key), exp.column(self.new.ident(column))
+        batch = exp.select(exp.column("ctid")).from_(ref.copy()).where(pending).limit(BATCH_ROWS)
+        update = exp.update(ref.copy(), {target: value},
                             where=exp.In(this=exp.column("ctid"), query=exp.Subquery(this=batch)))
         body = (f" DECLARE updated bigint; BEGIN LOOP {update.sql('postgres')}; GET DIAGNOSTICS updated = ROW_COUNT; "
                 f"EXIT WHEN updated = 0; COMMIT; END LOOP; END ")
-        self.emit(pg.do_block(body), Form.BATCHED_UPDATE, Phase.COLUMNS, c, table.key,
-                  note=f"backfill in batches of {BATCH_ROWS:,} rows, each committed")
+        self.emit(pg.do_block(body), Form.BATCHED_UPDATE, phase, c, table.key, note=note)
 
     def _drop_column(self, c: Change) -> None:
         moved = any(m.kind == Kind.MOVE_COLUMNS and m.old[0].key == c.table and c.name in m.new[1]
@@ -660,22 +666,16 @@ class Renderer:
         change and created again after it (PostgreSQL refuses those changes under a view)."""
         touched = {c.table for c in self.diff.changes if c.kind in (Kind.ALTER_TYPE, Kind.DROP_COLUMN)}
         touched |= {t.key for e in self.diff.of_kind(Kind.RECREATE_ENUM) for t, _ in self._enum_columns(e.new)}
-        touched |= {c.old.key for c in self.diff.of_kind(Kind.DROP_VIEW)}
-        old_views = {v.key: v for v in self.diff.renamed_old.views}
+        dropped = {c.old.key for c in self.diff.of_kind(Kind.DROP_VIEW)}  # the diff drops (and re-creates) those
+        touched |= dropped
         new_views = {match_key(v.schema, v.name): v for v in self.diff.new.views}
         recreated = {c.new.key for c in self.diff.of_kind(Kind.CREATE_VIEW)}
-        changed = True
         rebuild: list[View] = []
-        while changed:
-            changed = False
-            for key, view in old_views.items():
-                if view in rebuild or (key in touched and view.key in recreated):
-                    continue
-                if any(d in touched for d in view.depends_on) and key not in {c.old.key for c in
-                                                                              self.diff.of_kind(Kind.DROP_VIEW)}:
-                    rebuild.append(view)
-                    touched.add(key)
-                    changed = True
+        waiting = [v for v in self.diff.renamed_old.views if v.key not in dropped]
+        while found := [v for v in waiting if any(d in touched for d in v.depends_on)]:
+            rebuild += found
+            touched |= {v.key for v in found}
+            waiting = [v for v in waiting if v not in found]
         for view in rebuild:
             target = new_views.get(match_key(view.schema, view.name))
             change = Change(Kind.DROP_VIEW, None, view.key, view, target, "reads a changing table: dropped and "
@@ -689,10 +689,10 @@ class Renderer:
         """View drops: readers before what they read; creates: what they read first."""
         def order(form: Form, reverse: bool) -> None:
             steps = [s for s in self.steps if s.form == form]
-            views = {(s.change.new if form == Form.CREATE_VIEW else s.change.old).key: s for s in steps}
-            keys, _ = topological(views, lambda k: ((d, d) for d in (views[k].change.new or views[k].change.old)
-                                                     .depends_on))
-            ranked = {views[k]: i for i, k in enumerate(reversed(keys) if reverse else keys)}
+            views = {(s.change.new if form == Form.CREATE_VIEW else s.change.old): s for s in steps}
+            by_key = {view.key: view for view in views}
+            keys, _ = topological(by_key, lambda k: ((d, d) for d in by_key[k].depends_on))
+            ranked = {views[by_key[k]]: i for i, k in enumerate(reversed(keys) if reverse else keys)}
             ordered = iter(sorted(steps, key=ranked.__getitem__))
             self.steps[:] = [next(ordered) if s.form == form else s for s in self.steps]
 
