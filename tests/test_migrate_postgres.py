@@ -122,3 +122,21 @@ def test_verify_on_a_url_stays_in_sandboxes(pg_url: str, shop, v2):
         schemas = {n for (n,) in connection.execute("SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg_%' "
                                                     "AND nspname <> 'information_schema'")}
     assert schemas == {"public"}, "every sandbox the verification made is gone"
+
+
+def test_phases_end_in_the_new_schema_with_the_rows_moved(engine, shop, v2):
+    from workbench.migrate.verify import catalog, fresh_places, run_steps
+
+    plan = plan_migration(shop.imported, v2)
+    with fresh_places(engine, 2) as (old, new):
+        old.load(shop.schema, shop.generate("ci", seed=3, progress=False), progress=False)
+        cities = old.query("SELECT count(*) FROM customers WHERE city IS NOT NULL").iloc[0, 0]
+        failures: list[str] = []
+        for phase in plan.phases:
+            run_steps(old, phase.steps, phase.name, failures)
+        assert not failures, failures
+        new.create_schema(v2.schema)
+        assert differences(shape(catalog(new)), shape(catalog(old)), "v2", "v1 + phases") == []
+        moved = old.query("SELECT count(*) FROM addresses WHERE city IS NOT NULL").iloc[0, 0]
+        totals = old.query("SELECT count(*) FROM orders WHERE amount IS NULL").iloc[0, 0]
+    assert moved == cities > 0 and totals == 0

@@ -10,12 +10,13 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from workbench.ddl import ImportResult
 from workbench.ddl.export.target import DEFAULT_SCHEMAS
+from workbench.errors import WorkbenchError
 from workbench.migrate.changes import Change, Kind, Note, Rename
 from workbench.migrate.compare import expression_key, type_key
 from workbench.migrate.renames import (
@@ -102,10 +103,8 @@ def as_schema(source: Source, side: str) -> tuple[Schema, list[Note]]:
                  for o in source.report.skipped if o.kind.startswith(("CREATE FUNCTION", "CREATE TRIGGER",
                                                                        "CREATE POLICY", "CREATE RULE",
                                                                        "CREATE EXTENSION"))]
-        errors = [o for o in source.report.errors]
+        errors = source.report.errors
         if errors:
-            from workbench.errors import WorkbenchError
-
             first = errors[0]
             raise WorkbenchError(f"{first.where}: the {side} schema did not import cleanly ({len(errors)} "
                                  f"statement(s) failed; first: {first.kind}: {first.reason}); a diff of a partial "
@@ -451,7 +450,3 @@ def _owner_key(owned_by: str | None) -> str | None:
     parts = owned_by.split(".")
     return ".".join(parts[1:]) if len(parts) == 3 and parts[0] in DEFAULT_SCHEMAS else owned_by
 
-
-def replace_table(schema: Schema, table: Table) -> Schema:
-    """The schema with one table replaced (matched by key)."""
-    return replace(schema, tables=tuple(table if t.key == table.key else t for t in schema.tables))

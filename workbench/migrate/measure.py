@@ -161,8 +161,9 @@ class _Runner:
         self.samples: list[tuple[float, list[tuple[str, str, bool, int]]]] = []
         self.notes: list[str] = []
         self.stopping = threading.Event()
-        self.pools = {"reader": [], "writer": []}
-        self.new_pools = {"reader": [], "writer": []}
+        self.pools: dict[str, list[str]] = {"reader": [], "writer": []}
+        self.new_pools: dict[str, list[str]] = {"reader": [], "writer": []}
+        self.current = self.pools  # what the application runs: the new names once it has switched
         self._statements(workload, seed)
         self.baseline_ms = 0.0
         self.threads: list[threading.Thread] = []
@@ -210,7 +211,7 @@ class _Runner:
         rows = self.migrator.execute(sample.sql("postgres")).fetchall()
         for row in rows:
             match = exp.and_(*(exp.EQ(this=exp.column(exp.to_identifier(k, quoted=True)),
-                                      expression=_literal(v)) for k, v in zip(key, row, strict=True)))
+                                      expression=exp.convert(v)) for k, v in zip(key, row, strict=True)))
             keys = [exp.column(exp.to_identifier(k, quoted=True)) for k in key]
             self._add("reader", exp.select(*keys).from_(ref.copy()).where(match.copy()).sql("postgres"))
             first = exp.column(exp.to_identifier(key[0], quoted=True))
@@ -262,7 +263,6 @@ class _Runner:
     # -- the migration ---------------------------------------------------------------------------------
 
     def run(self, staged: list[tuple[str, tuple[Step, ...]]], *, pause_s: float, warmup_s: float) -> pd.DataFrame:
-        self.current = self.pools
         self.threads = [threading.Thread(target=self._loop, args=(role,), daemon=True) for role in self.pools]
         self.threads.append(threading.Thread(target=self._monitor, daemon=True))
         for thread in self.threads:
@@ -359,14 +359,6 @@ class _Runner:
 def _strongest(rows: list[tuple[str, str]], relation: str | None) -> str:
     modes = [PG_LOCKS_NAMES.get(mode, mode) for name, mode in rows if relation is None or name == relation]
     return max(modes, key=strength, default="")
-
-
-def _literal(value: object) -> exp.Expression:
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, int | float):
-        return exp.Literal.number(value)
-    return exp.Literal.string(str(value))
 
 
 def _renamed_query(text: str, diff: SchemaDiff) -> str:

@@ -17,7 +17,7 @@ from workbench.ddl.export.target import DEFAULT_SCHEMAS
 from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.migrate.changes import Rename
 from workbench.migrate.compare import expression_key, rename_in, type_key
-from workbench.schema.model import Column, Index, Schema, Table
+from workbench.schema.model import Column, Index, Schema, Table, qualified
 
 APPLY_AT = 0.8  # a guess at least this sure (and clearly the best) is applied
 CLOSE = 0.05  # two candidates closer than this are ambiguous: neither is applied
@@ -213,12 +213,22 @@ def renamed_model(old: Schema, renames: RenameMap) -> Schema:
     if not renames.tables and not renames.columns:
         return old
     table_names = renames.table_names(old)
-    new_keys = {k: t for k, t in renames.tables.items()}
     dialect = old.dialect
 
     def ref_name(schema: str | None, name: str) -> tuple[str | None, str]:
-        target = new_keys.get(match_key(schema, name))
+        target = renames.tables.get(match_key(schema, name))
         return (target.schema, target.name) if target is not None else (schema, name)
+
+    def key_after(key: str) -> str:
+        schema, _, name = key.rpartition(".")
+        return qualified(*ref_name(schema or None, name))
+
+    def owner_after(owned_by: str | None) -> str | None:
+        if owned_by is None:
+            return None
+        table_key, _, column = owned_by.rpartition(".")
+        schema, _, name = table_key.rpartition(".")
+        return f"{key_after(table_key)}.{columns_of(schema or None, name).get(column, column)}"
 
     def columns_of(schema: str | None, name: str) -> dict[str, str]:
         s, n = ref_name(schema, name)
@@ -255,10 +265,10 @@ def renamed_model(old: Schema, renames: RenameMap) -> Schema:
         for dependency in v.depends_on:
             schema, _, name = dependency.rpartition(".")
             mapping.update(columns_of(schema or None, name))
-        depends = tuple(_key_after(d, new_keys) for d in v.depends_on)
+        depends = tuple(key_after(d) for d in v.depends_on)
         return replace(v, sql=rename_in(v.sql, dialect, mapping, table_names) or v.sql, depends_on=depends)
 
-    sequences = tuple(replace(s, owned_by=_owner_after(s.owned_by, new_keys, renames)) for s in old.sequences)
+    sequences = tuple(replace(s, owned_by=owner_after(s.owned_by)) for s in old.sequences)
     return replace(old, tables=tuple(table(t) for t in old.tables), views=tuple(view(v) for v in old.views),
                    sequences=sequences)
 
@@ -270,24 +280,6 @@ def _renamed_index(index: Index, mapping: dict[str, str], dialect: str | None) -
                              else mapping.get(e.expression, e.expression)) for e in index.elements)
     return replace(index, elements=elements, include=tuple(mapping.get(c, c) for c in index.include),
                    where=rename_in(index.where, dialect, mapping))
-
-
-def _key_after(key: str, tables: dict[str, Table]) -> str:
-    schema, _, name = key.rpartition(".")
-    target = tables.get(match_key(schema or None, name))
-    return target.key if target is not None else key
-
-
-def _owner_after(owned_by: str | None, tables: dict[str, Table], renames: RenameMap) -> str | None:
-    if owned_by is None:
-        return None
-    table_key, _, column = owned_by.rpartition(".")
-    schema, _, name = table_key.rpartition(".")
-    target = tables.get(match_key(schema or None, name))
-    key = target.key if target is not None else table_key
-    mapping = renames.columns.get(match_key(target.schema, target.name) if target else match_key(schema or None, name),
-                                  {})
-    return f"{key}.{mapping.get(column, column)}"
 
 
 def check_dialects(old: Schema, new: Schema) -> str | None:
