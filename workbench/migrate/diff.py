@@ -170,7 +170,7 @@ class Comparison:
         for key, table in olds.items():
             if key not in news:
                 self.add(Kind.DROP_TABLE, table.key, None, table, None, "its rows are lost")
-        for key in olds.keys() & news.keys():
+        for key in _both(olds, news):
             self._table(olds[key], news[key])
         self._moves(olds, news)
         self._views()
@@ -197,7 +197,7 @@ class Comparison:
         for key, enum in olds.items():
             if key not in news:
                 self.add(Kind.DROP_ENUM, None, enum.key, enum, None, "")
-        for key in olds.keys() & news.keys():
+        for key in _both(olds, news):
             before, after = olds[key], news[key]
             if before.values == after.values:
                 continue
@@ -220,11 +220,11 @@ class Comparison:
     def _domains(self) -> None:
         olds = {match_key(d.schema, d.name): d for d in self.old.domains}
         news = {match_key(d.schema, d.name): d for d in self.new.domains}
-        for key in news.keys() - olds.keys():
+        for key in _only(news, olds):
             self.add(Kind.CREATE_DOMAIN, None, news[key].key, None, news[key], news[key].type)
-        for key in olds.keys() - news.keys():
+        for key in _only(olds, news):
             self.add(Kind.DROP_DOMAIN, None, olds[key].key, olds[key], None, "")
-        for key in olds.keys() & news.keys():
+        for key in _both(olds, news):
             if self._domain_key(olds[key]) != self._domain_key(news[key]):
                 self.add(Kind.DROP_DOMAIN, None, olds[key].key, olds[key], None, "changed: dropped and created again")
                 self.add(Kind.CREATE_DOMAIN, None, news[key].key, None, news[key], news[key].type)
@@ -236,11 +236,11 @@ class Comparison:
     def _sequences(self) -> None:
         olds = {match_key(s.schema, s.name): s for s in self.old.sequences}
         news = {match_key(s.schema, s.name): s for s in self.new.sequences}
-        for key in news.keys() - olds.keys():
+        for key in _only(news, olds):
             self.add(Kind.CREATE_SEQUENCE, None, news[key].key, None, news[key], "")
-        for key in olds.keys() - news.keys():
+        for key in _only(olds, news):
             self.add(Kind.DROP_SEQUENCE, None, olds[key].key, olds[key], None, "")
-        for key in olds.keys() & news.keys():
+        for key in _both(olds, news):
             if _owner_key(olds[key].owned_by) != _owner_key(news[key].owned_by):
                 self.add(Kind.SEQUENCE_OWNER, None, news[key].key, olds[key], news[key],
                          f"owned by {news[key].owned_by or 'nothing'}")
@@ -450,3 +450,12 @@ def _owner_key(owned_by: str | None) -> str | None:
     parts = owned_by.split(".")
     return ".".join(parts[1:]) if len(parts) == 3 and parts[0] in DEFAULT_SCHEMAS else owned_by
 
+
+def _both(olds: dict, news: dict) -> list:
+    """Keys on both sides, in the new model's order (sets would change the order from run to run)."""
+    return [key for key in news if key in olds]
+
+
+def _only(these: dict, others: dict) -> list:
+    """Keys of ``these`` missing from ``others``, in ``these``'s order."""
+    return [key for key in these if key not in others]
