@@ -136,11 +136,15 @@ def test_a_target_that_cannot_express_a_change_gets_no_partial_script():
 
 def test_duckdb_gets_what_its_alter_can_do():
     old = schema("CREATE TABLE t (id int PRIMARY KEY, n int);")
-    new = schema("CREATE TABLE t (id int PRIMARY KEY, m int, extra text DEFAULT 'x');")
+    new = schema("CREATE TABLE t (id int PRIMARY KEY, m int, extra text DEFAULT 'x');"
+                 "CREATE TABLE u (id int PRIMARY KEY, t_id int REFERENCES t (id));")
     plan = plan_migration(old, new, "duckdb", renames={"t.n": "t.m"})
-    assert plan.complete
+    assert not any(n.blocking for n in plan.notes), plan.notes
     assert "ALTER TABLE t RENAME COLUMN n TO m" in plan.up_sql()
     assert "ADD COLUMN extra TEXT DEFAULT 'x'" in plan.up_sql()
+    assert "FOREIGN KEY (t_id) REFERENCES t (id)" in plan.up_sql(), "inside CREATE TABLE: DuckDB cannot add keys"
+    with pytest.raises(IncompleteMigration, match="DuckDB refuses ALTER TABLE RENAME COLUMN on public.t"):
+        plan.down_sql()  # the way back renames t.m while u references t
 
 
 def test_display_and_json(shop):
@@ -159,3 +163,14 @@ def test_what_up_destroys_is_marked_on_the_way_back_with_a_backup_offered(shop):
     assert "public.orders.public_id dropped by up do not come back" in back.note
     merged = next(s for s in plan.up if "DROP TABLE public.addresses" in s.sql)
     assert not merged.data_loss and "merged" in merged.note
+
+
+def test_duckdb_refuses_alter_under_a_foreign_key():
+    old = schema("CREATE TABLE t (id int PRIMARY KEY, n int); CREATE TABLE u (id int PRIMARY KEY, "
+                 "t_id int REFERENCES t (id));")
+    new = schema("CREATE TABLE t (id int PRIMARY KEY, n int, extra text); CREATE TABLE u (id int PRIMARY KEY, "
+                 "t_id int REFERENCES t (id));")
+    plan = plan_migration(old, new, "duckdb")
+    assert [n.message for n in plan.notes if n.blocking] == [
+        "DuckDB refuses ALTER TABLE ADD COLUMN on public.t while a foreign key references it; drop the referencing "
+        "table's key (re-create that table) around the change"]

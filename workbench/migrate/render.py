@@ -52,6 +52,8 @@ _PORTABLE = frozenset({Form.CREATE_SCHEMA, Form.CREATE_TYPE, Form.DROP_TYPE, For
                        Form.DROP_COLUMN, Form.RENAME_COLUMN, Form.ALTER_COLUMN_TYPE, Form.SET_DEFAULT,
                        Form.CREATE_INDEX, Form.DROP_INDEX, Form.CREATE_VIEW, Form.DROP_VIEW, Form.COMMENT,
                        Form.UPDATE, Form.INSERT_SELECT})
+_ALTERS = frozenset({Form.RENAME_TABLE, Form.ADD_COLUMN, Form.DROP_COLUMN, Form.RENAME_COLUMN,
+                     Form.ALTER_COLUMN_TYPE, Form.SET_DEFAULT})
 Node = exp.Expression | pglast.ast.Node  # what a step is built from
 
 
@@ -81,6 +83,8 @@ class Renderer:
         self.created = {c.new.key for c in diff.changes if c.kind == Kind.CREATE_TABLE}
         self.steps: list[Step] = []
         self.notes: list[Note] = []
+        self._referenced = {ref.key for t in diff.renamed_old.tables for fk in t.foreign_keys
+                            if (ref := diff.renamed_old.referenced_table(fk)) is not None and ref.key != t.key}
 
     def run(self) -> tuple[list[Step], list[Note]]:
         if self.safe and self.postgres:
@@ -122,6 +126,11 @@ class Renderer:
             self.notes.append(Note(where, f"{self.target.label} cannot run {form} (needed for "
                                           f"{change.kind if change else form}); rebuild the table instead "
                                           f"(create the new shape, copy the rows, swap)", blocking=True))
+            return False
+        if not self.postgres and form in _ALTERS and table in self._referenced:
+            self.notes.append(Note(where, f"{self.target.label} refuses {form} on {table} while a foreign key "
+                                          f"references it; drop the referencing table's key (re-create that table) "
+                                          f"around the change", blocking=True))
             return False
         if isinstance(node, exp.Expression):
             try:
@@ -249,7 +258,10 @@ class Renderer:
         self._create(c, c.new, None)
 
     def _create(self, c: Change, table: Table, parent: Table | None) -> None:
-        for statement in create_table(self.new, table, [], parent):
+        own = [fk for fk in table.foreign_keys if parent is None or fk not in parent.foreign_keys]
+        inline = [built for fk in own if (built := foreign_key(self.new, table, fk)) is not None] \
+            if self.target.fk_inline else []  # DuckDB, SQLite: keys only inside CREATE TABLE
+        for statement in create_table(self.new, table, inline, parent):
             if isinstance(statement, exp.Comment):
                 self.emit(statement, Form.COMMENT, Phase.COMMENTS, c, table.key)
             else:
@@ -257,9 +269,8 @@ class Renderer:
                 if isinstance(statement, exp.Alter):
                     form = Form.ADD_CONSTRAINT
                 self.emit(statement, form, Phase.CREATE_TABLES, c, table.key, other=parent.key if parent else None)
-        for fk in table.foreign_keys:
-            if parent is None or fk not in parent.foreign_keys:
-                self._foreign_key(c, table, fk)
+        for fk in own if not self.target.fk_inline else ():
+            self._foreign_key(c, table, fk)
         inherited = {replace(i, name=None) for i in (parent.indexes if parent else ())}
         for index in table.indexes:
             if replace(index, name=None) not in inherited:
