@@ -29,6 +29,7 @@ import psycopg
 from psycopg import sql
 from sqlglot import exp
 
+from workbench.engines.sandbox import check as sandbox_check
 from workbench.errors import WorkbenchError
 from workbench.migrate.compare import rename_in
 from workbench.migrate.locks import PG_LOCKS_NAMES, strength
@@ -301,6 +302,9 @@ class _Runner:
                 if failure.sqlstate == LOCK_NOT_AVAILABLE and attempts < RETRIES:
                     continue  # lock_timeout: wait is over, try again (as the script's note says)
                 break
+            except WorkbenchError as refused:  # the sandbox guard
+                error = str(refused).splitlines()[0]
+                break
         ended = time.perf_counter()
         after = self._filenode(relation)
         row = {"phase": phase, "statement": " ".join(step.sql.split())[:120], "table": step.table,
@@ -312,7 +316,9 @@ class _Runner:
 
     def _execute(self, step: Step, relation: str | None) -> str:
         """Run the statement; the strongest lock the migrating backend holds on the table, as pg_locks says
-        (nothing for a table the statement creates)."""
+        (nothing for a table the statement creates). On a user's server the sandbox guard checks it first."""
+        if self.place.sandbox:
+            sandbox_check(step.sql, self.place.sandbox)
         if not step.transactional or relation is None:
             self.migrator.execute(step.sql)
             return ""
