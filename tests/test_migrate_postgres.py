@@ -140,3 +140,22 @@ def test_phases_end_in_the_new_schema_with_the_rows_moved(engine, shop, v2):
         moved = old.query("SELECT count(*) FROM addresses WHERE city IS NOT NULL").iloc[0, 0]
         totals = old.query("SELECT count(*) FROM orders WHERE amount IS NULL").iloc[0, 0]
     assert moved == cities > 0 and totals == 0
+
+
+def test_type_change_phases_keep_values_checks_and_indexes(engine):
+    from workbench.migrate.verify import catalog, fresh_places, run_steps
+
+    old = wb.import_ddl("CREATE TABLE t (id int PRIMARY KEY, n int CHECK (n > 0), v text);"
+                        "CREATE INDEX t_n_idx ON t (n);").schema
+    new = wb.import_ddl("CREATE TABLE t (id int PRIMARY KEY, n bigint CHECK (n > 0), v text);"
+                        "CREATE INDEX t_n_idx ON t (n);").schema
+    with fresh_places(engine, 2) as (before, after):
+        before.create_schema(old)
+        before.execute("INSERT INTO t SELECT i, i * 10, 'x' FROM generate_series(1, 2500) AS i")
+        failures: list[str] = []
+        for phase in plan_migration(old, new).phases:
+            run_steps(before, phase.steps, phase.name, failures)
+        assert not failures, failures
+        after.create_schema(new)
+        assert differences(shape(catalog(after)), shape(catalog(before)), "new", "old + phases") == []
+        assert before.query("SELECT sum(n) FROM t").iloc[0, 0] == 10 * 2500 * 2501 // 2

@@ -28,7 +28,7 @@ from workbench.migrate.script import render_script
 from workbench.migrate.steps import Phase as Order
 from workbench.migrate.steps import Step
 from workbench.safe_display import safe_html
-from workbench.schema.model import Table
+from workbench.schema.model import Index, Table
 
 if TYPE_CHECKING:
     from workbench.migrate.plan import Migration
@@ -127,8 +127,8 @@ class _Phases(Renderer):
         for name, stage in self.stages.items():
             ordered = sorted(enumerate(stage.steps), key=lambda pair: (pair[1].phase, pair[0]))
             steps = tuple(session + [s for _, s in ordered]) if stage.steps else ()
-            application = "; ".join(dict.fromkeys([*stage.application, _APPLICATION[name]])) if name == "switch" \
-                else "; ".join(dict.fromkeys(stage.application)) or _APPLICATION[name]
+            generic = [_APPLICATION[name]] if name == "switch" or not stage.application else []
+            application = "; ".join(dict.fromkeys([*stage.application, *generic]))
             phases.append(Phase(name, steps, application, tuple(dict.fromkeys(stage.changes))))
         return phases
 
@@ -195,8 +195,8 @@ class _Phases(Renderer):
             self.emit(exp.Alter(this=self.ref(table.key), kind="TABLE", actions=[definition]), Form.ADD_COLUMN,
                       Order.COLUMNS, c, table.key, note="the new shape, nullable until it is filled")
             a, b = pg.identifier(old), pg.identifier(new.name)
-            cast = exp.Cast(this=exp.column("placeholder"), to=kind).sql("postgres").replace(
-                "placeholder", f"NEW.{a}") if convert else f"NEW.{a}"
+            row_value = exp.column(self.new.ident(old), table=exp.to_identifier("NEW"))
+            cast = exp.Cast(this=row_value, to=kind.copy()).sql("postgres")
             if convert:
                 body = f" BEGIN NEW.{b} := {cast}; RETURN NEW; END "
             else:
@@ -208,9 +208,8 @@ class _Phases(Renderer):
                       table.key, note="keeps both columns equal on every write")
             self.emit(pg.create_trigger(function, rv, schema, function, before=True), Form.CREATE_TRIGGER,
                       Order.COLUMNS, c, table.key)
-            for index in table.indexes:
-                if new.name in index.columns and final is None:
-                    self._index(c, table, index)
+            for index, _ in indexes:
+                self._index(c, table, index)
             for check in checks:
                 self._add_check(Change(Kind.ADD_CHECK, table.key, check.name, None, check))
 
@@ -241,8 +240,16 @@ class _Phases(Renderer):
                 if check.name != final_name:
                     self.emit(pg.rename_constraint(rv, check.name, final_name), Form.RENAME_CONSTRAINT,
                               Order.DROP_COLUMNS, c, table.key)
+            for index, final_name in indexes:
+                if index.name != final_name:
+                    self._rename_index(Change(Kind.RENAME_INDEX, table.key, final_name, index,
+                                              replace(index, name=final_name), "the twin's index takes its name"))
+                    self.steps[-1] = replace(self.steps[-1], phase=Order.DROP_COLUMNS)
 
-        taken = {k.name for k in self.diff.old.table(self._old_key(table)).checks}
+        old_table = self.diff.old.table(self._old_key(table))
+        taken = {k.name for k in old_table.checks} | {i.name for i in old_table.indexes}
+        indexes = [(self._on_twin(index, final or new.name, new.name, taken), index.name) for index in table.indexes
+                   if index.name and (final or new.name) in index.columns]
         mentioning = [k for k in table.checks if self._mentions(k.expression, final or new.name)]
         final_names = [self._check_name(table, k) for k in mentioning]
         checks = [replace(k, name=n if n not in taken else names.make_object_name(n, None, "new"),
@@ -252,6 +259,15 @@ class _Phases(Renderer):
         self._capture("expand", expand)
         self._capture("backfill", backfill)
         self._capture("contract", contract)
+
+    @staticmethod
+    def _on_twin(index: Index, column: str, twin: str, taken: set[str]) -> Index:
+        """The index built on the twin column, under a temporary name when its own is still taken."""
+        elements = tuple(replace(e, expression=twin) if not e.is_expression and e.expression == column else e
+                         for e in index.elements)
+        name = index.name if index.name not in taken else names.make_object_name(index.name, None, "new")
+        return replace(index, name=name, elements=elements, include=tuple(twin if c == column else c
+                                                                          for c in index.include))
 
     def _old_key(self, table: Table) -> str:
         """The key of ``table`` in the old model (before a table rename)."""
