@@ -3,7 +3,7 @@
 The curated API a notebook needs: sketch or import a schema (``sketch``, ``from_ddl``), see it
 (``er_diagram``), translate it (``to_ddl``), fill it with data (``generate``, or a sample ``domain``),
 load it into DuckDB or PostgreSQL (``connect``), compare designs (``Study``), read plans (``explain``),
-and get advice (``lint``, ``advise``). ``__all__`` stays sorted.
+get advice (``lint``, ``advise``), and evolve a design (``diff``, ``plan_migration``). ``__all__`` stays sorted.
 """
 
 from workbench.advisor import advise, lint, lint_workload
@@ -15,6 +15,7 @@ from workbench.diagram import er_diagram, to_dbml, to_mermaid
 from workbench.domains import domain, domains
 from workbench.engines import connect
 from workbench.errors import WorkbenchError
+from workbench.migrate import diff, plan_migration
 from workbench.plans import explain
 from workbench.schema.dbml import from_dbml
 from workbench.schema.model import Schema, Table
@@ -35,6 +36,7 @@ __all__ = [
     "Workload",
     "advise",
     "connect",
+    "diff",
     "domain",
     "domains",
     "er_diagram",
@@ -45,6 +47,7 @@ __all__ = [
     "import_ddl",
     "lint",
     "lint_workload",
+    "plan_migration",
     "sketch",
     "to_dbml",
     "to_ddl",

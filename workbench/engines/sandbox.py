@@ -137,7 +137,7 @@ def verdict(sql_text: str, sandbox: str) -> str | None:
         if isinstance(statement, exp.Command):
             if statement.name.upper() in _READ_ONLY_COMMANDS:
                 continue
-            named = _sequence_schemas(statement.sql("postgres"))
+            named = _named_schemas(statement.sql("postgres"))
             if named is None:
                 return f"the guard cannot check {statement.name.upper()} commands"
             if outside := [n for n in named if n != sandbox and not n.startswith(sandbox + "_")]:
@@ -151,22 +151,35 @@ def verdict(sql_text: str, sandbox: str) -> str | None:
     return None
 
 
-def _sequence_schemas(sql_text: str) -> list[str] | None:
-    """Schemas an ``ALTER SEQUENCE`` names (itself and its OWNED BY table), read by PostgreSQL's own parser.
-
-    sqlglot leaves this statement (which the exporter writes for serial columns) as an opaque command;
-    anything else it cannot read returns None, and the guard refuses it.
+def _named_schemas(sql_text: str) -> list[str] | None:
+    """Schemas a statement sqlglot cannot read names (``ALTER SEQUENCE ... OWNED BY``, ``ALTER TABLE ...
+    VALIDATE CONSTRAINT``, ``ALTER TYPE ... ADD VALUE``, triggers...), read by PostgreSQL's own parser: every
+    relation's schema and the schema of every qualified type, function or object name. None when it cannot
+    tell (unparsable, or a DO block whose body is PL/pgSQL): the guard then refuses the statement.
     """
     try:
         parsed = pglast.parse_sql(sql_text)
     except pglast.parser.ParseError:
         return None
-    if len(parsed) != 1 or not isinstance(statement := parsed[0].stmt, pglast.ast.AlterSeqStmt):
+    named: list[str] = []
+
+    def walk(node: object) -> bool:
+        if isinstance(node, pglast.ast.DoStmt):
+            return False
+        if isinstance(node, pglast.ast.RangeVar):
+            named.extend([node.schemaname] if node.schemaname else [])
+        elif isinstance(node, tuple):
+            strings = [item.sval for item in node if isinstance(item, pglast.ast.String)]
+            if len(strings) >= 2 and len(strings) == len(node):
+                named.append(strings[0])  # a qualified name: schema first
+            return all(walk(item) for item in node)
+        if isinstance(node, pglast.ast.Node):
+            return all(walk(getattr(node, attribute)) for attribute in node.__slots__)
+        return True
+
+    if not all(walk(raw.stmt) for raw in parsed):
         return None
-    named = [statement.sequence.schemaname] + [
-        option.arg[0].sval for option in statement.options or ()
-        if option.defname == "owned_by" and len(option.arg) == 3]
-    return [name for name in named if name]
+    return named
 
 
 def _outside(sql_text: str, why: str, sandbox: str) -> WorkbenchError:

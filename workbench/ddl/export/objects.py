@@ -7,7 +7,7 @@ from sqlglot import exp
 from workbench.ddl.export.context import Context
 from workbench.ddl.export.order import topological
 from workbench.ddl.export.types import enum_values, resolve_type
-from workbench.schema.model import View
+from workbench.schema.model import Domain, Enum, Sequence, View
 
 
 def create_schemas(ctx: Context) -> list[exp.Expression]:
@@ -23,26 +23,34 @@ def create_types(ctx: Context) -> list[exp.Expression]:
     """CREATE TYPE ... AS ENUM and CREATE DOMAIN where the target has them (else columns inline them)."""
     statements: list[exp.Expression] = []
     if ctx.target.enums == "type":
-        statements += [exp.Create(kind="TYPE", this=ctx.names.table(e.key),
-                                  expression=exp.DataType(this=exp.DataType.Type.ENUM, expressions=enum_values(e)))
-                       for e in ctx.schema.enums]
+        statements += [create_enum(ctx, e) for e in ctx.schema.enums]
     if ctx.target.domains:
-        for domain in ctx.schema.domains:
-            resolved = resolve_type(ctx, domain.type, domain.key)
-            constraints: list[exp.Expression] = []
-            if domain.default is not None and (default := ctx.parse(domain.default, domain.key, "default")):
-                constraints.append(exp.ColumnConstraint(kind=exp.DefaultColumnConstraint(this=default)))
-            if not domain.nullable:
-                constraints.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
-            for check in domain.checks:
-                tree = ctx.parse(check.expression, domain.key, "domain check")
-                if tree is not None:
-                    constraints.append(exp.ColumnConstraint(
-                        this=ctx.ident(check.name) if check.name else None,
-                        kind=exp.CheckColumnConstraint(this=tree)))
-            statements.append(exp.Create(kind="DOMAIN", this=ctx.names.table(domain.key),
-                                         expression=exp.ColumnDef(kind=resolved.kind, constraints=constraints)))
+        statements += [create_domain(ctx, d) for d in ctx.schema.domains]
     return statements
+
+
+def create_enum(ctx: Context, enum: Enum) -> exp.Expression:
+    """``CREATE TYPE name AS ENUM (...)``."""
+    return exp.Create(kind="TYPE", this=ctx.names.table(enum.key),
+                      expression=exp.DataType(this=exp.DataType.Type.ENUM, expressions=enum_values(enum)))
+
+
+def create_domain(ctx: Context, domain: Domain) -> exp.Expression:
+    """``CREATE DOMAIN name AS type [DEFAULT ...] [NOT NULL] [CHECK ...]``."""
+    resolved = resolve_type(ctx, domain.type, domain.key)
+    constraints: list[exp.Expression] = []
+    if domain.default is not None and (default := ctx.parse(domain.default, domain.key, "default")):
+        constraints.append(exp.ColumnConstraint(kind=exp.DefaultColumnConstraint(this=default)))
+    if not domain.nullable:
+        constraints.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
+    for check in domain.checks:
+        tree = ctx.parse(check.expression, domain.key, "domain check")
+        if tree is not None:
+            constraints.append(exp.ColumnConstraint(
+                this=ctx.ident(check.name) if check.name else None,
+                kind=exp.CheckColumnConstraint(this=tree)))
+    return exp.Create(kind="DOMAIN", this=ctx.names.table(domain.key),
+                      expression=exp.ColumnDef(kind=resolved.kind, constraints=constraints))
 
 
 def create_sequences(ctx: Context) -> list[exp.Expression]:
@@ -52,14 +60,17 @@ def create_sequences(ctx: Context) -> list[exp.Expression]:
             owner = f" (owned by {sequence.owned_by}, exported as auto-increment)" if sequence.owned_by else ""
             ctx.note(sequence.key, "sequence", f"{ctx.label} has no sequences; not exported{owner}")
         return []
-    statements: list[exp.Expression] = []
-    for sequence in ctx.schema.sequences:
-        options = {"start": sequence.start, "increment": sequence.increment}
-        properties = exp.SequenceProperties(**{k: exp.Literal.number(v) for k, v in options.items() if v is not None})
-        statements.append(exp.Create(kind="SEQUENCE", this=ctx.names.table(sequence.key),
-                                     properties=exp.Properties(expressions=[properties])))
+    statements = [create_sequence(ctx, sequence) for sequence in ctx.schema.sequences]
     statements += [exp.Create(kind="SEQUENCE", this=table) for table in ctx.extra_sequences]
     return statements
+
+
+def create_sequence(ctx: Context, sequence: Sequence) -> exp.Expression:
+    """``CREATE SEQUENCE name [START WITH n] [INCREMENT BY n]``."""
+    options = {"start": sequence.start, "increment": sequence.increment}
+    properties = exp.SequenceProperties(**{k: exp.Literal.number(v) for k, v in options.items() if v is not None})
+    return exp.Create(kind="SEQUENCE", this=ctx.names.table(sequence.key),
+                      properties=exp.Properties(expressions=[properties]))
 
 
 def sequence_owners(ctx: Context) -> list[exp.Expression]:
@@ -68,16 +79,23 @@ def sequence_owners(ctx: Context) -> list[exp.Expression]:
     for sequence in ctx.schema.sequences:
         if not sequence.owned_by or not ctx.target.sequences:
             continue
-        table_key, _, column = sequence.owned_by.rpartition(".")
         if ctx.target.dialect != "postgres":
             ctx.note(sequence.key, "sequence owner", f"{ctx.label} has no OWNED BY; the sequence is independent "
                                                      f"of {sequence.owned_by}")
             continue
+        statements.append(sequence_owner(ctx, sequence))
+    return statements
+
+
+def sequence_owner(ctx: Context, sequence: Sequence) -> exp.Expression:
+    """``ALTER SEQUENCE name OWNED BY table.column`` (or ``OWNED BY NONE``) in PostgreSQL."""
+    if not sequence.owned_by:
+        owner: exp.Expression = exp.var("NONE")
+    else:
+        table_key, _, column = sequence.owned_by.rpartition(".")
         table = ctx.names.table(table_key)
         owner = exp.Column(this=ctx.ident(column), table=table.this, db=table.args.get("db"))
-        statements.append(exp.Alter(this=ctx.names.table(sequence.key), kind="SEQUENCE",
-                                    actions=[exp.SequenceProperties(owned=owner)]))
-    return statements
+    return exp.Alter(this=ctx.names.table(sequence.key), kind="SEQUENCE", actions=[exp.SequenceProperties(owned=owner)])
 
 
 def create_views(ctx: Context, missing: set[str]) -> list[exp.Expression]:
@@ -92,14 +110,15 @@ def create_views(ctx: Context, missing: set[str]) -> list[exp.Expression]:
         blocked = [d for d in view.depends_on if d in skipped]
         if blocked:
             ctx.note(key, "view", f"reads {', '.join(blocked)}, which is not exported; view not exported")
-        elif (statement := _create_view(ctx, view)) is not None:
+        elif (statement := create_view(ctx, view)) is not None:
             statements.append(statement)
             continue
         skipped.add(key)
     return statements
 
 
-def _create_view(ctx: Context, view: View) -> exp.Expression | None:
+def create_view(ctx: Context, view: View) -> exp.Expression | None:
+    """``CREATE [MATERIALIZED] VIEW``, or None (with a note) when the target cannot hold it."""
     query = ctx.parse(view.sql, view.key, "view", statement=True)
     if query is None:
         ctx.note(view.key, "view", "view not exported")

@@ -14,7 +14,7 @@ from sqlglot.errors import SqlglotError
 
 from workbench.ddl.export.columns import column_def, rowid_column
 from workbench.ddl.export.context import Context
-from workbench.schema.model import ForeignKey, Table
+from workbench.schema.model import CheckConstraint, ForeignKey, PrimaryKey, Table, UniqueConstraint
 
 
 def create_table(ctx: Context, table: Table, fks: list[exp.Expression],
@@ -102,22 +102,35 @@ def _constraints(ctx: Context, table: Table, rowid: str | None) -> list[exp.Expr
     """Primary key (unless declared inline as SQLite's rowid), unique constraints, checks."""
     items: list[exp.Expression] = []
     if table.primary_key and rowid is None:
-        key = exp.PrimaryKey(expressions=[ctx.ident(c) for c in table.primary_key.columns])
-        items.append(_named(ctx, table.primary_key.name, key))
-    for unique in table.uniques:
-        nnd = unique.nulls_not_distinct and ctx.target.nulls_not_distinct
-        if unique.nulls_not_distinct and not nnd:
-            ctx.note(f"{table.key}.{unique.name or ', '.join(unique.columns)}", "unique constraint",
-                     f"{ctx.label} has no NULLS NOT DISTINCT; exported as a plain UNIQUE")
-        key = exp.UniqueColumnConstraint(this=exp.Schema(expressions=[ctx.ident(c) for c in unique.columns]),
-                                         nulls=nnd or None)
-        items.append(_named(ctx, unique.name, key))
-    for check in table.checks:
-        obj = f"{table.key}.{check.name or 'check'}"
-        tree = ctx.parse(check.expression, obj, "check")
-        if tree is not None and ctx.renders(tree, obj, "check"):
-            items.append(_named(ctx, check.name, exp.CheckColumnConstraint(this=tree)))
-    return items
+        items.append(primary_key_constraint(ctx, table.primary_key))
+    items += [unique_constraint(ctx, table, unique) for unique in table.uniques]
+    checks = (check_constraint(ctx, table, check) for check in table.checks)
+    return items + [check for check in checks if check is not None]
+
+
+def primary_key_constraint(ctx: Context, key: PrimaryKey) -> exp.Expression:
+    """``[CONSTRAINT name] PRIMARY KEY (...)``, for CREATE TABLE or ALTER TABLE ... ADD."""
+    return _named(ctx, key.name, exp.PrimaryKey(expressions=[ctx.ident(c) for c in key.columns]))
+
+
+def unique_constraint(ctx: Context, table: Table, unique: UniqueConstraint) -> exp.Expression:
+    """``[CONSTRAINT name] UNIQUE [NULLS NOT DISTINCT] (...)`` as the target can hold it."""
+    nnd = unique.nulls_not_distinct and ctx.target.nulls_not_distinct
+    if unique.nulls_not_distinct and not nnd:
+        ctx.note(f"{table.key}.{unique.name or ', '.join(unique.columns)}", "unique constraint",
+                 f"{ctx.label} has no NULLS NOT DISTINCT; exported as a plain UNIQUE")
+    key = exp.UniqueColumnConstraint(this=exp.Schema(expressions=[ctx.ident(c) for c in unique.columns]),
+                                     nulls=nnd or None)
+    return _named(ctx, unique.name, key)
+
+
+def check_constraint(ctx: Context, table: Table, check: CheckConstraint) -> exp.Expression | None:
+    """``[CONSTRAINT name] CHECK (...)``, or None (with a note) when the target cannot express it."""
+    obj = f"{table.key}.{check.name or 'check'}"
+    tree = ctx.parse(check.expression, obj, "check")
+    if tree is None or not ctx.renders(tree, obj, "check"):
+        return None
+    return _named(ctx, check.name, exp.CheckColumnConstraint(this=tree))
 
 
 def _own(partition: Table, parent: Table) -> Table:
