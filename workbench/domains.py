@@ -44,7 +44,11 @@ class Domain:
         result = import_ddl(self.path / "schema.sql")
         if result.report.errors:
             first = result.report.errors[0]
-            raise WorkbenchError(f"{first.where}: {first.reason}")
+            raise WorkbenchError(f"{first.where}: {first.kind}: {first.reason} (a domain's schema.sql must import "
+                                 f"without errors; {len(result.report.errors)} statements failed)")
+        if not result.schema.tables:
+            raise WorkbenchError(f"{self.path / 'schema.sql'}: declares no table; a domain's schema.sql holds the "
+                                 f"CREATE TABLE statements of its schema")
         return result
 
     @property
