@@ -48,7 +48,9 @@ class TableElements(Rewrites):
                                                        node))
         elif isinstance(node, exp.UniqueColumnConstraint):
             target = node.this
-            if isinstance(target, exp.Schema):
+            if isinstance(target, exp.ClusteredColumnConstraint | exp.NonClusteredColumnConstraint):
+                draft.uniques.append(UniqueConstraint(self.keys(target.this), name))
+            elif isinstance(target, exp.Schema):
                 name = name or self.name(target.this)
                 draft.uniques.append(UniqueConstraint(self.keys(target.expressions), name,
                                                       bool(node.args.get("nulls"))))
@@ -66,8 +68,7 @@ class TableElements(Rewrites):
 
     def column(self, draft: TableDraft, node: exp.ColumnDef) -> None:
         name = self.name(node.this)
-        column = Column(name=name, type=self.written_type(node, name))
-        draft.columns.append(column)
+        draft.add_column(Column(name=name, type=self.written_type(node, name)))
         for constraint in node.constraints:
             self.column_constraint(draft, name, constraint.kind, self.name(constraint.this))
 

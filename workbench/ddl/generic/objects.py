@@ -57,12 +57,20 @@ class Objects(TableElements):
             self.add(stmt, "CREATE TABLE", NOT_MODELLED, "a temporary table lives for one session: not modelled")
             return
         schema, name = self.table_ref(node.this.this)
+        if qualified(schema, name) in self.builder.tables and node.args.get("exists"):
+            self.add(stmt, "CREATE TABLE", NOT_MODELLED, f"table {qualified(schema, name)} already exists "
+                                                         f"(IF NOT EXISTS): the first definition is kept")
+            return
         draft = self.builder.add_table(name, schema)
-        for prop in props:
-            if isinstance(prop, exp.SchemaCommentProperty):
-                draft.comment = prop.this.name
-        for element in node.this.expressions:
-            self.table_element(draft, element)
+        try:
+            for prop in props:
+                if isinstance(prop, exp.SchemaCommentProperty):
+                    draft.comment = prop.this.name
+            for element in node.this.expressions:
+                self.table_element(draft, element)
+        except Exception:  # a statement that fails half-way leaves no table behind
+            self.builder.discard_table(draft.key)
+            raise
         if self.without_rowid and draft.primary_key is not None:
             for column in draft.primary_key.columns:  # a WITHOUT ROWID table enforces NOT NULL on its key
                 self.set_nullable(draft, column)
