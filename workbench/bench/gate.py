@@ -52,7 +52,7 @@ def recheck(study: Any, old: Results, suspects: pd.DataFrame, out: str | Path, *
         variants=tuple(v for v in study.variants if v.name in names),
         engines=tuple(t for t in study.engines if engine_name(t) in set(suspects["engine"])),
         queries=tuple(dict.fromkeys(suspects["query"])), baseline=None, insert_rows=0)
-    again = narrowed.run(out, progress=progress, report=False, measure_only=True)
+    again = narrowed.run(out, progress=progress, report=False, measure_only=True, overwrite=True)  # ours to redo
     table = again.regressions(old, threshold)
     keep = [key in wanted for key in zip(*(table[k] for k in KEYS), strict=True)]
     return table[keep].reset_index(drop=True)

@@ -176,10 +176,12 @@ class Study:
     # -- measuring ---------------------------------------------------------------------------------
 
     def run(self, out: str | Path, *, resume: bool = False, progress: bool = True, max_rounds: int | None = None,
-            report: bool = True, measure_only: bool = False) -> Any:
+            report: bool = True, measure_only: bool = False, overwrite: bool = False) -> Any:
         """Measure every variant on every engine; results are written to ``out`` as they come.
 
-        ``resume=True`` completes an interrupted run in ``out`` without repeating what it holds;
+        ``resume=True`` completes an interrupted run in ``out`` without repeating what it holds (with the same
+        settings: a run with other ones is refused); a folder holding an earlier run is refused without it,
+        unless ``overwrite=True`` discards that run;
         ``max_rounds`` stops after that many measured rounds (a deliberate interruption, for tests);
         ``measure_only`` records the executions only (no plans, server times, write cost or report).
         Returns :class:`workbench.bench.results.Results`.
@@ -187,7 +189,7 @@ class Study:
         from workbench.bench.runner import run_study
 
         return run_study(self, Path(out), resume=resume, progress=progress, max_rounds=max_rounds, report=report,
-                         measure_only=measure_only)
+                         measure_only=measure_only, overwrite=overwrite)
 
     def config(self) -> dict[str, Any]:
         """The study's declaration as plain data, stored in ``meta.json`` and checked on resume."""
