@@ -66,7 +66,7 @@ def _read_bytes(path: Path, what: str) -> bytes:
         folder = path.parent
         if not folder.is_dir():
             raise WorkbenchError(f"{path}: no such {what} (the folder {folder} does not exist); check the path")
-        hint = did_you_mean(path.name, (p.name for p in folder.iterdir() if p.is_file()))
+        hint = did_you_mean(path.name, (p.name for p in folder.iterdir() if p.is_file()), cutoff=0.8)
         raise WorkbenchError(f"{path}: no such {what}" + (hint if hint.startswith("; did you mean") else
                                                            "; check the path"))
     try:

@@ -134,12 +134,17 @@ class Store:
         return pa.concat_tables([pq.read_table(f, schema=EXECUTIONS) for f in files])
 
     def _earlier(self) -> str | None:
-        """What an earlier run left in the folder, in a few words, or None when it holds none of our files."""
+        """What an earlier run measured in the folder, in a few words, or None when it measured nothing."""
         parts = self._part_files() if self.parts.is_dir() else []
-        if not parts and not any((self.out / name).is_file() for name in _OWN_FILES):
+        results = self.out / "results.parquet"
+        try:
+            executions = sum(pq.ParquetFile(part).metadata.num_rows for part in parts) or (
+                pq.ParquetFile(results).metadata.num_rows if results.is_file() else 0)
+        except (OSError, pa.ArrowException):
+            return "files of an earlier run that cannot be read"
+        if not executions:  # a run that stopped before measuring anything: nothing to lose
             return None
-        meta = self.read_meta() if (self.out / "meta.json").is_file() else {}
-        executions = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
+        meta = self.read_meta()
         state = "complete" if meta.get("complete") else "not complete"
         return f"study {meta.get('name', '?')!r}, {executions:,} executions, {state}"
 
