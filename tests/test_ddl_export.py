@@ -420,3 +420,18 @@ ALTER TABLE ONLY public.roles ADD CONSTRAINT roles_pkey PRIMARY KEY (id);
     assert "jsonb_typeof" in refused["roles.value_is_object"] and "left out" in refused["grants.note"]
     checks = con.execute("SELECT constraint_text FROM duckdb_constraints() WHERE constraint_type = 'CHECK'").fetchall()
     assert [c for (c,) in checks if "amount" in c]  # what DuckDB takes is kept
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_generated_data_for_numerics_past_arrow_and_duckdb_limits_loads(target: str, pg_server) -> None:
+    from workbench.datagen import generate
+    from workbench.engines import connect
+
+    schema = import_ddl("CREATE TABLE t (id int PRIMARY KEY, wide numeric(40,15) NOT NULL, tiny numeric(3,5), "
+                        "any_number numeric, cents money);", "postgres").schema
+    data = generate(schema, {"t": 50}, seed=1, progress=False)
+    with connect(target) as engine:
+        engine.load(schema, data, progress=False)
+        assert engine.row_counts() == {"public.t": 50}
+        [(tiny,)] = engine.query("SELECT max(abs(tiny)) FROM t").itertuples(index=False)
+    assert tiny < 0.01  # numeric(3,5) holds 0.00999 at most
