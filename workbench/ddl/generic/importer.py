@@ -37,7 +37,16 @@ from workbench.ddl.generic.keywords import (
     statement_kind,
 )
 from workbench.ddl.generic.objects import Objects
-from workbench.ddl.report import ERROR, MODELLED, NESTED_TOO_DEEPLY, NOT_MODELLED, NUL_BYTE, ImportReport, ImportResult
+from workbench.ddl.report import (
+    ERROR,
+    MODELLED,
+    NESTED_TOO_DEEPLY,
+    NOT_MODELLED,
+    NOTHING_READ,
+    NUL_BYTE,
+    ImportReport,
+    ImportResult,
+)
 from workbench.ddl.split import Statement, split_statements
 from workbench.errors import WorkbenchError
 from workbench.schema.builder import SchemaBuilder
@@ -93,12 +102,14 @@ class _Importer(Objects):
             return
         try:
             self.dispatch(stmt, words)
+            failure = NOTHING_READ if len(self.report.outcomes) == before else None  # never dropped silently
         except RecursionError:
             del self.report.outcomes[before:]
-            self.add(stmt, kind, ERROR, NESTED_TOO_DEEPLY)
-        if len(self.report.outcomes) == before:
-            self.add(stmt, kind, ERROR, "the parser returned nothing for this statement: not imported; check its "
-                                        "syntax")
+            failure = NESTED_TOO_DEEPLY
+        except WorkbenchError as error:
+            failure = str(error)
+        if failure:
+            self.add(stmt, kind, ERROR, failure)
 
     def dispatch(self, stmt: Statement, words: list[str]) -> None:
         first = words[0] if words else ""

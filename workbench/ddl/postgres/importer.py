@@ -23,7 +23,16 @@ from workbench.ddl.postgres.deparse import names_of
 from workbench.ddl.postgres.split import META, Piece, split_script
 from workbench.ddl.postgres.tables import NotModelled, create_index, create_table
 from workbench.ddl.postgres.types import canonical_type
-from workbench.ddl.report import ERROR, MODELLED, NESTED_TOO_DEEPLY, NOT_MODELLED, NUL_BYTE, ImportReport, ImportResult
+from workbench.ddl.report import (
+    ERROR,
+    MODELLED,
+    NESTED_TOO_DEEPLY,
+    NOT_MODELLED,
+    NOTHING_READ,
+    NUL_BYTE,
+    ImportReport,
+    ImportResult,
+)
 from workbench.errors import WorkbenchError
 from workbench.schema.builder import SchemaBuilder
 
@@ -71,14 +80,13 @@ def import_postgres(text: str, *, file: str | None = None) -> ImportResult:
         before = len(ctx.report.outcomes)
         try:
             _import_piece(ctx, piece)
+            failure = NOTHING_READ if len(ctx.report.outcomes) == before else None  # never dropped silently
         except RecursionError:
             del ctx.report.outcomes[before:]
+            failure = NESTED_TOO_DEEPLY
+        if failure:
             ctx.where = Where(line, column, piece.text)
-            ctx.outcome(_kind_from_text(piece.text), ERROR, NESTED_TOO_DEEPLY)
-        if len(ctx.report.outcomes) == before:  # never drop a statement silently, whatever happened
-            ctx.where = Where(line, column, piece.text)
-            ctx.outcome(_kind_from_text(piece.text), ERROR, "the parser returned nothing for this statement: "
-                                                              "not imported; check its syntax")
+            ctx.outcome(_kind_from_text(piece.text), ERROR, failure)
     return ImportResult(ctx.builder.build(), ctx.report)
 
 

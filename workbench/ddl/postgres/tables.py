@@ -93,11 +93,10 @@ def _fill_table(ctx: Context, draft: TableDraft, node: ast.CreateStmt) -> list[s
 def add_column(ctx: Context, draft: TableDraft, node: ast.ColumnDef) -> list[tuple[ast.Constraint, str]]:
     """Add (or, in a PARTITION OF, refine) a column; returns its key/check constraints for later."""
     existing = draft.parent is not None and draft.has_column(node.colname)
-    if not existing:
-        draft.require_new_column(node.colname)
     if existing:
         column = draft.columns[draft.column_position(node.colname)]
     else:
+        draft.require_new_column(node.colname)  # before a serial registers its sequence
         base = serial_base(node.typeName)
         column = Column(node.colname, base or type_text(node.typeName))
         if base:
