@@ -327,7 +327,7 @@ class _Importer(Objects):
 
     def locate(self, node: exp.Expression, stmt: Statement) -> Statement:
         ident = next((i for i in node.find_all(exp.Identifier) if "line" in i.meta), None)
-        text = node.sql(dialect=self.dialect)
+        text = self.render(node)
         if ident is None:
             return Statement(stmt.line, stmt.column, text, stmt.offset)
         line, col = ident.meta["line"], ident.meta["col"]

@@ -95,7 +95,7 @@ class Objects(TableElements):
             unique=bool(node.args.get("unique")),
             method=self.type_overrides.get("<method>") or (using.name.lower() if using else "btree"),
             include=self.keys(params.args.get("include") or []),
-            where=where.this.sql(dialect=self.dialect) if where is not None else None,
+            where=self.render(where.this) if where is not None else None,
         ))
         self.add(stmt, "CREATE INDEX", MODELLED)
 
@@ -132,7 +132,7 @@ class Objects(TableElements):
         materialized = bool(properties and any(isinstance(p, exp.MaterializedProperty)
                                                for p in properties.expressions))
         columns = self.keys(target.expressions) if isinstance(target, exp.Schema) else ()
-        self.builder.add_view(View(name, schema, query.sql(dialect=self.dialect), tuple(depends), materialized,
+        self.builder.add_view(View(name, schema, self.render(query), tuple(depends), materialized,
                                    columns))
         self.add(stmt, "CREATE VIEW", MODELLED)
 
@@ -157,7 +157,7 @@ class Objects(TableElements):
                               | exp.UniqueColumnConstraint | exp.CheckColumnConstraint):
                     done += self.table_element(draft, part)
                 else:
-                    skipped.append(part.sql(dialect=self.dialect))
+                    skipped.append(self.render(part))
         skipped += self.ignored
         if skipped:
             self.add(stmt, kind, NOT_MODELLED, f"{done} parts modelled; not modelled: " + "; ".join(skipped))
