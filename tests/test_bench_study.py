@@ -9,6 +9,7 @@ import pytest
 from workbench.bench import IndexSpec, Study, Variant
 from workbench.bench.store import EXECUTIONS
 from workbench.cli import main
+from workbench.errors import WorkbenchError
 from workbench.workload import Workload
 
 ENGINES = ["duckdb", "postgres"]
@@ -113,8 +114,45 @@ def test_resume_completes_an_interrupted_run_without_duplicates(engine, tmp_path
     assert len(runs) == 2 * (1 + 1 + 4) and len(runs[runs["phase"] == "measure"]) == 8
     kept = runs.merge(first, on=KEY, suffixes=("", "_first"))
     assert len(kept) == len(first) and (kept["started_at"] == kept["started_at_first"]).all()
-    with pytest.raises(Exception, match="differs in seed"):
+    with pytest.raises(WorkbenchError, match="seed: 3 there, 4 now"):
         study.with_options(seed=4).run(tmp_path, resume=True, progress=False, report=False)
+
+
+@pytest.mark.parametrize(("setting", "change"), [
+    ("repetitions", {"repetitions": 5}), ("warmup", {"warmup": 0}), ("seed", {"seed": 4}),
+    ("engines", {"engines": ("duckdb", "postgres")}), ("variants", {"variants": (Variant("no index"),)}),
+    ("queries", {"queries": ("product_page",)}), ("scale", {"scale": "small"}), ("timeout_s", {"timeout_s": 1.0}),
+])
+def test_resume_with_other_measurement_settings_is_refused(interrupted, setting, change):
+    study, out = interrupted
+    before = sorted(p.name for p in (out / "executions").iterdir())
+    with pytest.raises(WorkbenchError, match=rf"cannot resume in .*\({setting}: .* there, .* now\); resume with"):
+        study.with_options(**change).run(out, resume=True, progress=False, report=False)
+    assert sorted(p.name for p in (out / "executions").iterdir()) == before  # nothing was touched
+
+
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory) -> tuple[Study, Path]:
+    """A study stopped after its first round, in its out folder."""
+    study, out = search_study("duckdb", repetitions=2).with_options(tables=()), tmp_path_factory.mktemp("stopped")
+    study.run(out, progress=False, max_rounds=1, report=False, measure_only=True)
+    return study, out
+
+
+def test_a_folder_holding_results_is_never_silently_overwritten(tmp_path, capsys):
+    study = search_study("duckdb", repetitions=2)
+    study.run(tmp_path, progress=False, max_rounds=1, report=False, measure_only=True)
+    kept = pd.read_parquet(tmp_path / "results.parquet")
+    with pytest.raises(WorkbenchError, match=r"holds the results of an earlier run \(study 'search', \d+ executions, "
+                                             r"not complete\); complete it with --resume"):
+        study.run(tmp_path, progress=False, report=False)
+    assert pd.read_parquet(tmp_path / "results.parquet").equals(kept)
+    toml = Path(__file__).resolve().parent.parent / "datasets" / "ecommerce" / "study_search.toml"
+    assert main(["study", str(toml), "--scale", "ci", "--out", str(tmp_path), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith(f"error: {tmp_path} holds the results") and "--resume" in error
+    again = study.run(tmp_path, progress=False, report=False, measure_only=True, overwrite=True)  # said on purpose
+    assert again.meta["complete"] is True
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -119,9 +119,9 @@ def test_load_into_embedded_postgres_says_the_database_is_temporary(capsys, pg_s
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["inspect", "no/such/file.sql"], "no/such/file.sql: no such file"),
-    (["ddl", "no/such/file.sql", "--to", "duckdb"], "no such file"),
-    (["er", "no/such/file.sql", "-o", "x.svg"], "no such file"),
+    (["inspect", "no/such/file.sql"], "no/such/file.sql: no such DDL file"),
+    (["ddl", "no/such/file.sql", "--to", "duckdb"], "no such DDL file"),
+    (["er", "no/such/file.sql", "-o", "x.svg"], "no such DDL file"),
     (["load", "ecommerce", "--engine", "oracle"], "unknown engine target 'oracle'"),
     (["load", "ecommerse"], "unknown dataset 'ecommerse'"),
     (["load", "ecommerce", "--scale", "hueg"], "unknown scale 'hueg'"),

@@ -12,6 +12,7 @@ import psycopg.sql
 import pytest
 from sqlglot import exp
 
+from workbench.ddl import import_ddl
 from workbench.ddl.export import DDLExport, to_ddl
 from workbench.ddl.export.names import all_tables, ident, is_reserved
 from workbench.errors import UnknownNameError
@@ -354,3 +355,83 @@ def test_corpus_postgres_round_trip(path: str, pg_url: str) -> None:
 def test_reserved_words_of_either_family_or_the_target_are_quoted():
     assert is_reserved("Order", "sqlite") and is_reserved("user", "postgres") and not is_reserved("price", "postgres")
     assert ident("order", "mysql").quoted and not ident("price", "mysql").quoted
+
+
+# Every PostgreSQL type family, and the DuckDB type each must become (None: DuckDB has it as it is).
+PG_TYPES = {
+    "smallint": None, "bigint": None, "bigserial": None, "numeric(10,2)": None, "numeric(38,10)": None,
+    "numeric": "DOUBLE", "numeric(40,15)": "DECIMAL(38,13)", "numeric(1000)": "DOUBLE",
+    "decimal(39,2)": "DECIMAL(38,1)",
+    "numeric(5,-2)": "DECIMAL(7,0)", "numeric(3,5)": "DECIMAL(5,5)", "money": "DECIMAL(19,2)",
+    "real": None, "double precision": None, "float(40)": None,
+    "text": None, "varchar(10)": None, "char(5)": None, '"char"': "VARCHAR", "name": "VARCHAR", "bytea": None,
+    "boolean": None, "bit(8)": None, "bit varying(16)": None,
+    "date": None, "time(3)": None, "time with time zone": None, "timestamp(3)": None, "timestamptz": None,
+    "interval": None, "interval day to second": "INTERVAL", "interval(3)": "INTERVAL", "interval year": "INTERVAL",
+    "uuid": None, "json": None, "jsonb": "JSON", "xml": "VARCHAR",
+    "inet": "VARCHAR", "cidr": "VARCHAR", "macaddr": "VARCHAR", "macaddr8": "VARCHAR",
+    "point": "VARCHAR", "line": "VARCHAR", "lseg": "VARCHAR", "box": "VARCHAR", "path": "VARCHAR",
+    "polygon": "VARCHAR", "circle": "VARCHAR", "tsvector": "VARCHAR", "tsquery": "VARCHAR",
+    "int4range": "VARCHAR", "numrange": "VARCHAR", "tstzrange": "VARCHAR", "datemultirange": "VARCHAR",
+    "oid": "VARCHAR", "regclass": "VARCHAR", "pg_lsn": "VARCHAR", "pg_snapshot": "VARCHAR",
+    "integer[]": None, "text[][]": None, "numeric(40,15)[]": "DECIMAL(38,13)[]", "jsonb[]": "JSON[]",
+    "inet[]": "VARCHAR[]", "int4range[]": "VARCHAR[]", "interval hour to minute[]": "INTERVAL[]",
+}
+
+
+def test_every_postgres_type_family_creates_its_duckdb_column_with_a_note_when_it_changes(pg_url: str) -> None:
+    ddl = "CREATE TABLE t (" + ", ".join(f"c{i} {pg_type}" for i, pg_type in enumerate(PG_TYPES)) + ");"
+    with psycopg.connect(pg_url) as connection:  # every type here is one PostgreSQL really has
+        connection.execute(ddl)
+    schema = import_ddl(ddl, "postgres").schema
+    export = to_ddl(schema, "duckdb")
+    con = run_duckdb(export)
+    made = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                            "WHERE table_name = 't'").fetchall())
+    assert len(made) == len(PG_TYPES)
+    noted = {n.object.rsplit(".", 1)[-1] for n in export.notes if n.construct == "type"}
+    for i, (pg_type, expected) in enumerate(PG_TYPES.items()):
+        if expected is not None:
+            assert made[f"c{i}"] == expected, pg_type
+            assert f"c{i}" in noted, f"{pg_type} became {expected} without a note"
+    assert "DECIMAL(38, 13): all 25 integer digits, 13 of its 15 decimal places" in " ".join(
+        n.message for n in export.notes)
+
+
+def test_checks_and_defaults_duckdb_refuses_are_left_out_with_its_reason() -> None:
+    ddl = """CREATE TABLE public.roles (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    permissions character varying[] DEFAULT '{}'::character varying[] NOT NULL,
+    value jsonb DEFAULT '{}'::jsonb NOT NULL,
+    amount numeric(40,15),
+    CONSTRAINT permissions_not_empty CHECK ((NOT (''::text = ANY ((permissions)::text[])))),
+    CONSTRAINT value_is_object CHECK ((jsonb_typeof(value) = 'object'::text)),
+    CONSTRAINT amount_positive CHECK ((amount >= (0)::numeric))
+);
+CREATE TABLE public.grants (role_id uuid REFERENCES public.roles (id), note text DEFAULT to_tsvector('x'));
+ALTER TABLE ONLY public.roles ADD CONSTRAINT roles_pkey PRIMARY KEY (id);
+"""
+    export = to_ddl(import_ddl(ddl, "postgres").schema, "duckdb")
+    con = run_duckdb(export)
+    assert {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()} == {"roles", "grants"}
+    refused = {n.object: n.message for n in export.notes if n.construct in ("check", "default")}
+    assert set(refused) == {"roles.permissions_not_empty", "roles.value_is_object", "grants.note"}
+    assert "subqueries prohibited in CHECK constraints" in refused["roles.permissions_not_empty"]
+    assert "jsonb_typeof" in refused["roles.value_is_object"] and "left out" in refused["grants.note"]
+    checks = con.execute("SELECT constraint_text FROM duckdb_constraints() WHERE constraint_type = 'CHECK'").fetchall()
+    assert [c for (c,) in checks if "amount" in c]  # what DuckDB takes is kept
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_generated_data_for_numerics_past_arrow_and_duckdb_limits_loads(target: str, pg_server) -> None:
+    from workbench.datagen import generate
+    from workbench.engines import connect
+
+    schema = import_ddl("CREATE TABLE t (id int PRIMARY KEY, wide numeric(40,15) NOT NULL, tiny numeric(3,5), "
+                        "any_number numeric, cents money);", "postgres").schema
+    data = generate(schema, {"t": 50}, seed=1, progress=False)
+    with connect(target) as engine:
+        engine.load(schema, data, progress=False)
+        assert engine.row_counts() == {"public.t": 50}
+        [(tiny,)] = engine.query("SELECT max(abs(tiny)) FROM t").itertuples(index=False)
+    assert tiny < 0.01  # numeric(3,5) holds 0.00999 at most

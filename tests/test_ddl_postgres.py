@@ -170,7 +170,7 @@ def test_malformed_statement_in_the_middle_is_reported_and_the_rest_imported():
     result = import_postgres(sql, file="f.sql")
     [error] = result.report.errors
     assert (error.line, error.column, error.status, error.kind) == (3, 29, ERROR, "CREATE TABLE")
-    assert error.reason.startswith("f.sql:3:29: syntax error")
+    assert error.reason.startswith("syntax error at or near")
     assert [t.name for t in result.schema.tables] == ["a", "é"]
 
 

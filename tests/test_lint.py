@@ -222,7 +222,7 @@ def test_cli_text_json_and_exit_codes(tmp_path, capsys):
     assert main(["lint", str(ddl), "--disable", "WB101", "--fail-on", "warning"]) == 1
     capsys.readouterr()
     assert main(["lint", str(tmp_path / "nope.sql")]) == 2
-    assert "no such file or folder" in capsys.readouterr().err
+    assert "nope.sql: no such DDL file" in capsys.readouterr().err
 
 
 def test_cli_lints_a_domain_folder_with_its_workload(capsys):

@@ -20,6 +20,7 @@ from workbench.plans import explain
 from workbench.schema.dbml import from_dbml
 from workbench.schema.model import Schema, Table
 from workbench.schema.sketch import sketch
+from workbench.sqlglot_log import install as _quiet_sqlglot_fallbacks
 from workbench.ui.display import register as _register_display
 from workbench.workload import Workload
 
@@ -55,3 +56,4 @@ __all__ = [
 ]
 
 _register_display()
+_quiet_sqlglot_fallbacks()

@@ -6,6 +6,7 @@ The project's own domains live in ``datasets/`` at the top of the repository (or
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -44,7 +45,11 @@ class Domain:
         result = import_ddl(self.path / "schema.sql")
         if result.report.errors:
             first = result.report.errors[0]
-            raise WorkbenchError(f"{first.where}: {first.reason}")
+            raise WorkbenchError(f"{first.where}: {first.kind}: {first.reason} (a domain's schema.sql must import "
+                                 f"without errors; {len(result.report.errors)} statements failed)")
+        if not result.schema.tables:
+            raise WorkbenchError(f"{self.path / 'schema.sql'}: declares no table; a domain's schema.sql holds the "
+                                 f"CREATE TABLE statements of its schema")
         return result
 
     @property
@@ -97,6 +102,10 @@ def domain(name_or_path: str | Path) -> Domain:
 def parse_scale(text: str) -> str | float:
     """A named scale (``ci``, ``small``...) or a positive multiplier given as a number."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         return text
+    if not math.isfinite(value):
+        raise WorkbenchError(f"scale {text!r} is not a number of rows; give ci, small, medium, large or a positive "
+                             f"multiplier such as 0.5")
+    return value

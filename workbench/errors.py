@@ -27,12 +27,12 @@ class DDLSyntaxError(WorkbenchError):
         super().__init__(f"{where}: {message}\n    {snippet}")
 
 
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """A ``"; did you mean ...?"`` suffix, or the list of valid choices when nothing is close."""
+def did_you_mean(name: str, choices: Iterable[str], cutoff: float = 0.5) -> str:
+    """A ``"; did you mean ...?"`` suffix, or the list of valid choices when nothing is as close as ``cutoff``."""
     choices = sorted(set(choices))
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=cutoff)
     if not close:
-        close = difflib.get_close_matches(name.lower(), [c.lower() for c in choices], n=3, cutoff=0.5)
+        close = difflib.get_close_matches(name.lower(), [c.lower() for c in choices], n=3, cutoff=cutoff)
         close = [c for c in choices if c.lower() in close]
     if close:
         return "; did you mean " + " or ".join(repr(c) for c in close) + "?"

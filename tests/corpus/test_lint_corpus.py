@@ -9,7 +9,7 @@ import pytest
 
 from corpus import corpus_dir
 from workbench.advisor import lint, lint_workload
-from workbench.cli.lint import read_workload
+from workbench.cli.inputs import read_workload
 from workbench.ddl import import_ddl
 from workbench.workload import Workload
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pyarrow import ArrowException
 
 from workbench.bench.results import Results
 from workbench.bench.runner import engine_name
@@ -23,10 +24,14 @@ KEYS = ["engine", "variant", "query"]
 def earlier_run(path: str | Path) -> Results:
     """An earlier run to compare with: its out directory or its ``results.parquet``."""
     path = Path(path)
-    if path.is_file() and path.suffix == ".parquet":
-        return Results(pd.read_parquet(path))
-    if path.is_dir():
-        return Results.load(path)
+    try:
+        if path.is_file() and path.suffix == ".parquet":
+            return Results(pd.read_parquet(path))
+        if path.is_dir():
+            return Results.load(path)
+    except (OSError, ValueError, ArrowException) as error:  # not a study's results after all
+        raise WorkbenchError(f"baseline {str(path)!r} cannot be read as study results ({error}); give an earlier "
+                             f"run's out directory or its results.parquet") from None
     raise WorkbenchError(f"baseline {str(path)!r}: give an earlier run's out directory or its results.parquet")
 
 
@@ -52,7 +57,7 @@ def recheck(study: Any, old: Results, suspects: pd.DataFrame, out: str | Path, *
         variants=tuple(v for v in study.variants if v.name in names),
         engines=tuple(t for t in study.engines if engine_name(t) in set(suspects["engine"])),
         queries=tuple(dict.fromkeys(suspects["query"])), baseline=None, insert_rows=0)
-    again = narrowed.run(out, progress=progress, report=False, measure_only=True)
+    again = narrowed.run(out, progress=progress, report=False, measure_only=True, overwrite=True)  # ours to redo
     table = again.regressions(old, threshold)
     keep = [key in wanted for key in zip(*(table[k] for k in KEYS), strict=True)]
     return table[keep].reset_index(drop=True)

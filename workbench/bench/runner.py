@@ -40,7 +40,9 @@ from workbench.errors import WorkbenchError
 
 PHASES = ("cold", "warmup", "measure")
 _STATEMENTS = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE")
-_COMPARED = ("name", "domain", "scale", "rows", "tables", "seed")  # what a resumed run must share
+# What a resumed run must share with the run it completes: everything that changes what is measured.
+_COMPARED = ("name", "domain", "engines", "scale", "rows", "tables", "queries", "variants", "repetitions", "warmup",
+             "timeout_s", "seed", "insert_rows", "workload")
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,12 @@ class Bound:
 
 
 def run_study(study: Any, out: Path, *, resume: bool = False, progress: bool = True, max_rounds: int | None = None,
-              report: bool = True, measure_only: bool = False) -> Any:
+              report: bool = True, measure_only: bool = False, overwrite: bool = False) -> Any:
     """Run ``study`` into ``out`` (see the module docstring) and return its Results.
 
     ``measure_only`` keeps the executions only (no plans, server times, partition tables, write cost or report).
     """
-    store = Store(out, resume=resume)
+    store = Store(out, resume=resume, overwrite=overwrite)
     meta = _begin(store, study, resume)
     timings: dict[str, float] = {}  # wall seconds per step: where a study's time goes
     with _clock(timings, "generate"):
@@ -364,9 +366,10 @@ def _begin(store: Store, study: Any, resume: bool) -> dict[str, Any]:
         before = earlier.get("study", {})
         changed = [k for k in _COMPARED if before.get(k) != config.get(k)]
         if changed:
-            raise WorkbenchError(f"cannot resume in {store.out}: the study there differs in "
-                                 f"{', '.join(changed)} ({', '.join(f'{k}: {before.get(k)!r}' for k in changed)}); "
-                                 f"run it without resume, or in another folder")
+            differences = "; ".join(f"{k}: {_short(before.get(k))} there, {_short(config.get(k))} now" for k in changed)
+            raise WorkbenchError(f"cannot resume in {store.out}: the run there was measured with other settings "
+                                 f"({differences}); resume with the same settings, or start afresh in another "
+                                 f"--out folder")
         meta = {**earlier, "study": config}
         meta.setdefault("resumed_at", []).append(now().isoformat())
     else:
@@ -379,6 +382,11 @@ def _begin(store: Store, study: Any, resume: bool) -> dict[str, Any]:
     meta["notes"] = []
     store.write_meta(meta)
     return meta
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @contextmanager

@@ -50,12 +50,21 @@ _OWN_FILES = ("results.parquet", "meta.json", "partitions.parquet", "retention.p
 
 
 class Store:
-    """The out directory of one study run; ``resume=True`` keeps what an earlier run wrote."""
+    """The out directory of one study run.
 
-    def __init__(self, out: Path, *, resume: bool = False):
+    ``resume=True`` keeps what an earlier run wrote there; otherwise a folder holding an earlier run's results
+    is refused (they are never discarded silently) unless ``overwrite=True`` says to discard them.
+    """
+
+    def __init__(self, out: Path, *, resume: bool = False, overwrite: bool = False):
         self.out = Path(out)
         self.parts = self.out / "executions"
+        if self.out.exists() and not self.out.is_dir():
+            raise WorkbenchError(f"{self.out}: this is a file, not a folder; give --out a folder for the results")
         if not resume:
+            if not overwrite and (earlier := self._earlier()):
+                raise WorkbenchError(f"{self.out} holds the results of an earlier run ({earlier}); complete it with "
+                                     f"--resume (resume=True), write to another --out folder, or remove this one")
             self._clear()
         self.parts.mkdir(parents=True, exist_ok=True)
         self._buffer: list[dict[str, Any]] = []
@@ -104,7 +113,10 @@ class Store:
 
     def read_meta(self) -> dict[str, Any]:
         path = self.out / "meta.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        try:
+            return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except (OSError, ValueError) as error:
+            raise WorkbenchError(f"{path}: cannot be read ({error}); remove the folder or use another --out") from None
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         path = self.out / "meta.json"
@@ -120,6 +132,21 @@ class Store:
         if not files:
             return EXECUTIONS.empty_table()
         return pa.concat_tables([pq.read_table(f, schema=EXECUTIONS) for f in files])
+
+    def _earlier(self) -> str | None:
+        """What an earlier run measured in the folder, in a few words, or None when it measured nothing."""
+        parts = self._part_files() if self.parts.is_dir() else []
+        results = self.out / "results.parquet"
+        try:
+            executions = sum(pq.ParquetFile(part).metadata.num_rows for part in parts) or (
+                pq.ParquetFile(results).metadata.num_rows if results.is_file() else 0)
+        except (OSError, pa.ArrowException):
+            return "files of an earlier run that cannot be read"
+        if not executions:  # a run that stopped before measuring anything: nothing to lose
+            return None
+        meta = self.read_meta()
+        state = "complete" if meta.get("complete") else "not complete"
+        return f"study {meta.get('name', '?')!r}, {executions:,} executions, {state}"
 
     def _clear(self) -> None:
         """Forget an earlier run in this folder: only the files a study writes are removed."""

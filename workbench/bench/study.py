@@ -19,13 +19,24 @@ from workbench.datagen.dataset import Dataset
 from workbench.datagen.generate import generate
 from workbench.domains import Domain, domain, parse_scale
 from workbench.engines import Engine
+from workbench.engines.connect import check_target
 from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.safe_display import safe_html
 from workbench.schema.model import Schema, Table
+from workbench.textfile import read_text
 from workbench.workload import Problem, Query, Workload
 
-_STUDY_KEYS = frozenset({"name", "domain", "scale", "rows", "tables", "engines", "queries", "repetitions", "warmup",
-                         "timeout_s", "seed", "baseline", "variants", "insert_rows", "description", "workload"})
+# Each key of a study file, the TOML types it takes and how to say so when it gets another.
+_STUDY_KEYS = {
+    "name": (str, "a string"), "domain": (str, "a domain name or folder"), "scale": ((str, int, float), "a scale "
+    "name or a number"), "rows": (dict, "a table of row counts, e.g. { products = 1000 }"),
+    "tables": (list, 'a list of table names, e.g. ["products"]'), "engines": (list, 'a list, e.g. ["duckdb"]'),
+    "queries": (list, 'a list of query names, e.g. ["product_search"]'), "repetitions": (int, "a whole number"),
+    "warmup": (int, "a whole number"), "timeout_s": ((int, float), "a number of seconds"),
+    "seed": (int, "a whole number"), "baseline": (str, "a variant name"),
+    "variants": (list, "a list of [[variants]] tables"), "insert_rows": (int, "a whole number"),
+    "description": (str, "a string"), "workload": (str, "a .sql file next to the study"),
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,8 @@ class Study:
                                  f"{self.repetitions} and {self.warmup}")
         if not self.engines:
             raise WorkbenchError(f"study {self.name!r} has no engines; give e.g. engines = [\"duckdb\"]")
+        for target in self.engines:
+            check_target(target)
         if any(e.startswith("duckdb:") for e in self.engines):
             raise WorkbenchError(f"study {self.name!r}: each variant gets its own database, so DuckDB runs in "
                                  f"memory; use engine \"duckdb\" instead of a file")
@@ -79,20 +92,35 @@ class Study:
         """A study from its TOML file (format: ``datasets/ecommerce/study_search.toml``); keywords override it."""
         path = Path(path)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as error:
-            raise WorkbenchError(f"cannot read study file {path}: {error}") from error
-        unknown = set(data) - _STUDY_KEYS
+            data = tomllib.loads(read_text(path, what="study file"))
+        except tomllib.TOMLDecodeError as error:
+            raise WorkbenchError(f"{path}: not a valid TOML study file: {error}") from None
+        unknown = set(data) - set(_STUDY_KEYS)
         if unknown:
             raise UnknownNameError(f"key of study file {path}", sorted(unknown)[0], _STUDY_KEYS)
         for required in ("name", "domain", "variants"):
             if required not in data:
                 raise WorkbenchError(f"{path}: a study needs `{required} = ...`")
+        for key, value in data.items():
+            kinds, meaning = _STUDY_KEYS[key]
+            items = value if key == "variants" and isinstance(value, list) else []
+            if not isinstance(value, kinds) or isinstance(value, bool) or not all(isinstance(v, dict) for v in items):
+                raise WorkbenchError(f"{path}: `{key}` must be {meaning}, not {value!r}")
+        try:
+            return cls._from_data(path, data, scale, engines, overrides)
+        except WorkbenchError as error:  # say which file holds the bad value
+            if not str(error).startswith(str(path)):
+                error.args = (f"{path}: {error}",)
+            raise
+
+    @classmethod
+    def _from_data(cls, path: Path, data: dict[str, Any], scale: str | float | None,
+                   engines: list[str] | tuple[str, ...] | None, overrides: dict[str, Any]) -> Study:
         where = (path.parent / data["domain"]).resolve()
         chosen = domain(where if where.is_dir() else data["domain"])
         try:
             variants = tuple(Variant.from_dict(v, path.parent) for v in data["variants"])
-        except (WorkbenchError, TypeError) as error:
+        except TypeError as error:
             raise WorkbenchError(f"{path}: {error}") from error
         options = {k: v for k, v in data.items() if k not in ("domain", "variants", "workload")}
         if "workload" in data:
@@ -106,7 +134,11 @@ class Study:
             options["scale"] = _scale(scale)
         if engines:
             options["engines"] = tuple(engines)
-        return cls(domain=chosen, variants=variants, **{**options, **overrides})
+        study = cls(domain=chosen, variants=variants, **{**options, **overrides})
+        _ = study.workload  # the tables and queries it names exist: found now, not after data is generated
+        for table in [*study.rows, *(index.table for v in variants for index in v.indexes)]:
+            study.schema.table(table)
+        return study
 
     def with_options(self, **changes: Any) -> Study:
         """A copy with some fields changed (e.g. ``scale``, ``engines``, ``repetitions``)."""
@@ -176,10 +208,12 @@ class Study:
     # -- measuring ---------------------------------------------------------------------------------
 
     def run(self, out: str | Path, *, resume: bool = False, progress: bool = True, max_rounds: int | None = None,
-            report: bool = True, measure_only: bool = False) -> Any:
+            report: bool = True, measure_only: bool = False, overwrite: bool = False) -> Any:
         """Measure every variant on every engine; results are written to ``out`` as they come.
 
-        ``resume=True`` completes an interrupted run in ``out`` without repeating what it holds;
+        ``resume=True`` completes an interrupted run in ``out`` without repeating what it holds (with the same
+        settings: a run with other ones is refused); a folder holding an earlier run is refused without it,
+        unless ``overwrite=True`` discards that run;
         ``max_rounds`` stops after that many measured rounds (a deliberate interruption, for tests);
         ``measure_only`` records the executions only (no plans, server times, write cost or report).
         Returns :class:`workbench.bench.results.Results`.
@@ -187,7 +221,7 @@ class Study:
         from workbench.bench.runner import run_study
 
         return run_study(self, Path(out), resume=resume, progress=progress, max_rounds=max_rounds, report=report,
-                         measure_only=measure_only)
+                         measure_only=measure_only, overwrite=overwrite)
 
     def config(self) -> dict[str, Any]:
         """The study's declaration as plain data, stored in ``meta.json`` and checked on resume."""

@@ -20,6 +20,7 @@ from sqlglot.errors import SqlglotError
 from workbench.ddl.split import split_statements
 from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.schema.model import Index, IndexElement, Schema
+from workbench.textfile import read_text
 from workbench.workload import Workload
 
 # Operator classes that live in a contrib extension, which the variant's database must create first.
@@ -207,11 +208,8 @@ def transpile(statement: str, source: str, target: str) -> str:
 def _text_or_file(value: str | list[str], base: Path) -> str:
     if isinstance(value, list):  # statements, or .sql files, in order
         return ";\n".join(_text_or_file(item, base) for item in value)
-    path = base / value
     if value.endswith(".sql"):
-        if not path.is_file():
-            raise WorkbenchError(f"setup file {path} does not exist; give a .sql file next to the study or SQL text")
-        return path.read_text(encoding="utf-8")
+        return read_text(base / value, what="setup file (a .sql file next to the study, or SQL text)")
     return value
 
 

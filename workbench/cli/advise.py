@@ -6,15 +6,16 @@ import argparse
 import json
 import sys
 
+from workbench.cli.inputs import at_least, read_workload
+
 
 def cmd_advise(args: argparse.Namespace) -> int:
     from workbench.advisor.advice import advise
     from workbench.domains import domain, parse_scale
     from workbench.engines import connect
-    from workbench.workload import Workload
 
     chosen = domain(args.dataset)
-    workload = Workload.from_file(args.workload, schema=chosen.schema) if args.workload else chosen.workload
+    workload = read_workload(args.workload, chosen.schema) if args.workload else chosen.workload
     progress = not (args.quiet or args.json)
     with connect(args.engine) as engine:
         chosen.load(engine, parse_scale(args.scale), seed=args.seed, progress=progress)
@@ -41,9 +42,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--engine", default="postgres", help="postgres, duckdb, duckdb:PATH or postgresql://...")
     parser.add_argument("--scale", default="ci", help="ci, small, medium, large, or a multiplier such as 0.5")
     parser.add_argument("--workload", help="a workload .sql file (default: the domain's workload.sql)")
-    parser.add_argument("--budget-mb", type=float, required=True, help="storage for the new indexes, in MB")
-    parser.add_argument("--write-weight", type=float, default=1.0, help="weight of the measured insert slowdown")
-    parser.add_argument("--draws", type=int, default=5, help="seeded parameter draws timed per query")
+    parser.add_argument("--budget-mb", type=at_least(0), required=True, help="storage for the new indexes, in MB")
+    parser.add_argument("--write-weight", type=at_least(0), default=1.0, help="weight of the measured insert slowdown")
+    parser.add_argument("--draws", type=at_least(1, int), default=5, help="seeded parameter draws timed per query")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the advice as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -9,41 +9,30 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.errors import WorkbenchError
-from workbench.schema.model import Schema
-from workbench.workload import Workload
+from workbench.cli.inputs import add_ddl_options, read_ddl, read_workload
+from workbench.errors import WorkbenchError, did_you_mean
 
 FAIL_ON = ("error", "warning", "info", "never")
 
 
-def read_workload(path: str | Path, schema: Schema, dialect: str = "postgres") -> Workload:
-    """A workload file (``-- name:`` headers), or a folder of ``.sql`` files with one query each
-    (named by file name, e.g. TPC-H's ``q01.sql``; findings then name the query, not a line)."""
-    path = Path(path)
-    if path.is_dir():
-        return Workload.from_folder(path, dialect=dialect, schema=schema)
-    if not path.is_file():
-        raise WorkbenchError(f"{path}: no such workload file or folder")
-    return Workload.from_file(path, dialect=dialect, schema=schema)
-
-
 def cmd_lint(args: argparse.Namespace) -> int:
     from workbench.advisor import lint
-    from workbench.ddl import import_ddl, normalize_dialect
     from workbench.domains import domain, parse_scale
     from workbench.engines import connect
 
     source = Path(args.file)
     chosen = domain(source) if source.is_dir() else None
-    if chosen is None and not source.is_file():
-        raise WorkbenchError(f"{args.file}: no such file or folder; give a DDL file or a domain folder")
     if chosen is None and args.engine:
         raise WorkbenchError("--engine loads a domain's generated data: give a domain folder (schema.sql, "
                              "workload.sql, data.toml), not a DDL file")
-    imported = chosen.imported if chosen else import_ddl(source, normalize_dialect(args.dialect))
+    imported = chosen.imported if chosen else read_ddl(args)
+    columns = {c.name for t in imported.schema.tables for c in t.columns}
+    if args.tenant_column and args.tenant_column not in columns:
+        raise WorkbenchError(f"--tenant-column {args.tenant_column!r}: no table of {args.file} has this column"
+                             f"{did_you_mean(args.tenant_column, columns)}")
     workload = None
     if args.workload:
-        workload = read_workload(args.workload, imported.schema, args.workload_dialect)
+        workload = read_workload(args.workload, imported.schema, args.workload_dialect, encoding=args.encoding)
     elif chosen is not None:
         workload = chosen.workload
     options = {"workload": workload, "disable": args.disable, "tenant_column": args.tenant_column}
@@ -66,7 +55,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     lint.add_argument("file", help="a DDL file, or a domain folder (its workload.sql is linted too)")
     lint.add_argument("--workload", help="a workload file, or a folder of one-query .sql files")
     lint.add_argument("--json", action="store_true", help="print the findings (and notes) as JSON")
-    lint.add_argument("--dialect", default="postgres", help="dialect of the DDL file (default postgres)")
+    add_ddl_options(lint)
     lint.add_argument("--workload-dialect", default="postgres", help="dialect of the workload (default postgres)")
     lint.add_argument("--disable", action="append", default=[], metavar="RULE",
                       help="a rule code or name to skip (repeatable), e.g. WB112 or naming-convention")

@@ -13,26 +13,26 @@ import json
 import sys
 from pathlib import Path
 
+from workbench.cli.inputs import add_ddl_options, read_ddl
 from workbench.errors import WorkbenchError
 
 _URL_SCHEMES = ("postgresql://", "postgres://")
 
 
-def load(source: str, dialect: str):
-    """A model source: an ImportResult of a DDL file, a DBML model, or a live PostgreSQL catalog (a URL or a
-    ``key=value`` conninfo)."""
+def load(source: str, args: argparse.Namespace, dialect: str):
+    """A model source: an ImportResult of a DDL file (checked as every command checks DDL), a DBML model, or a
+    live PostgreSQL catalog (a URL or a ``key=value`` conninfo)."""
     path = Path(source)
     if not path.is_file() and (source.startswith(_URL_SCHEMES) or "=" in source):
         return _catalog(source)
-    from workbench.ddl import import_ddl, normalize_dialect
-
     if not path.is_file():
         raise WorkbenchError(f"{source}: no such file; give a DDL file, a .dbml file or a postgresql:// URL")
     if path.suffix.lower() == ".dbml":
         from workbench.schema.dbml import from_dbml
+        from workbench.textfile import read_text
 
-        return from_dbml(path.read_text(encoding="utf-8"), file=str(path))
-    return import_ddl(path, normalize_dialect(dialect))
+        return from_dbml(read_text(path, what="DBML file", encoding=args.encoding), file=str(path))
+    return read_ddl(argparse.Namespace(**{**vars(args), "file": source, "dialect": dialect}))
 
 
 def _catalog(url: str):
@@ -50,7 +50,7 @@ def _catalog(url: str):
 
 
 def _sources(args: argparse.Namespace):
-    return load(args.old, args.source), load(args.new, args.new_source or args.source)
+    return load(args.old, args, args.dialect), load(args.new, args, args.new_source or args.dialect)
 
 
 def _hints(pairs: list[str]) -> dict[str, str | None]:
@@ -91,7 +91,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         raise WorkbenchError("--verify and --measure run on PostgreSQL: give --engine postgres (embedded) or "
                              "--engine postgresql://... (a sandbox on your server)")
     old, new = _sources(args)
-    migration = plan_migration(old, new, args.dialect, safe=args.safe, renames=_hints(args.rename))
+    migration = plan_migration(old, new, args.target, safe=args.safe, renames=_hints(args.rename))
     up, down = migration.up_sql(), migration.down_sql()  # an incomplete plan raises: exit 2, nothing written
     if args.output:
         Path(args.output).write_text(up, encoding="utf-8")
@@ -134,7 +134,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("old", help="the schema now: DDL file, .dbml file or postgresql:// URL (read only)")
     parser.add_argument("new", help="the schema wanted: DDL file, .dbml file or postgresql:// URL (read only)")
-    parser.add_argument("--from", dest="source", default="postgres", help="dialect of the DDL files (default postgres)")
+    add_ddl_options(parser, dialect_flag="--from")
     parser.add_argument("--new-from", dest="new_source", help="dialect of NEW when it differs from --from")
     parser.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                         help="confirm a rename (orders.total=orders.amount, or a table a=b); OLD= refuses a guess")
@@ -150,7 +150,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     migrate = commands.add_parser("migrate", help="plan the up and down migration between two schemas",
                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(migrate)
-    migrate.add_argument("--dialect", default="postgres", help="dialect of the scripts (default postgres)")
+    migrate.add_argument("--dialect", dest="target", default="postgres",
+                         help="dialect of the scripts (default postgres)")
     migrate.add_argument("--safe", action="store_true", help="production-safe forms (concurrent indexes, NOT VALID "
                                                               "+ VALIDATE, batched backfills, lock_timeout)")
     migrate.add_argument("-o", "--output", help="write the up script here (psql -f UP.sql on OLD gives NEW)")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from workbench.cli.inputs import at_least
+
 SUMMARY = ["engine", "variant", "query", "n", "ok", "timeouts", "errors", "p50", "p50_low", "p50_high", "p95"]
 REGRESSION = ["engine", "variant", "query", "old_p50", "new_p50", "ratio", "ratio_low", "ratio_high", "note"]
 
@@ -18,8 +20,14 @@ def cmd_study(args: argparse.Namespace) -> int:
     changes = {"repetitions": args.repetitions} if args.repetitions else {}
     study = Study.from_toml(args.study, scale=parse_scale(args.scale) if args.scale else None,
                             engines=args.engine, **changes)
+    from workbench.bench import gate
+
+    old = gate.earlier_run(args.baseline) if args.baseline else None  # read first: a wrong one costs no run
     out = Path(args.out)
-    results = study.run(out, resume=args.resume, progress=not args.quiet)
+    try:
+        results = study.run(out, resume=args.resume, progress=not args.quiet)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"the measurements so far are kept in {out}; complete them with --resume") from None
     print(f"{study!r}\nresults: {out / 'results.parquet'}  report: {out / 'report.html'}\n")
     print(_table(results.summary()[SUMMARY]))
     print("\nwinners (faster than the baseline beyond the confidence interval):")
@@ -28,16 +36,16 @@ def cmd_study(args: argparse.Namespace) -> int:
     if len(failures):
         print(f"\n{len(failures)} failure(s):")
         print(_table(failures))
-    if args.baseline is None:
+    if old is None:
         return 0
-    return _gate(study, results, args.baseline, args.fail_if_slower, out, quiet=args.quiet)
+    return _gate(study, results, old, args.baseline, args.fail_if_slower, out, quiet=args.quiet)
 
 
-def _gate(study: object, results: object, baseline: str, threshold: float, out: Path, *, quiet: bool) -> int:
+def _gate(study: object, results: object, old: object, baseline: str, threshold: float, out: Path, *,
+          quiet: bool) -> int:
     """Fail (1) only on queries slower than ``baseline`` that a fresh re-run confirms (BENCHMARKING.md rule 9)."""
     from workbench.bench import gate
 
-    old = gate.earlier_run(baseline)
     suspects = gate.flagged(results, old, threshold)
     if suspects.empty:
         print(f"\nno query slower than {threshold:g}x the baseline {baseline}")
@@ -70,9 +78,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     study.add_argument("--scale", help="ci, small, medium, large or a multiplier (default: the study's)")
     study.add_argument("--out", required=True, help="the folder for results.parquet, plots and report.html")
     study.add_argument("--resume", action="store_true", help="complete an interrupted run in --out")
-    study.add_argument("--repetitions", type=int, help="measured rounds (default: the study's)")
+    study.add_argument("--repetitions", type=at_least(1, int), help="measured rounds (default: the study's)")
     study.add_argument("--baseline", help="an earlier run (out folder or results.parquet) to compare with")
-    study.add_argument("--fail-if-slower", type=float, default=1.2, metavar="RATIO",
+    study.add_argument("--fail-if-slower", type=at_least(1), default=1.2, metavar="RATIO",
                        help="with --baseline: exit 1 when a query is slower by more than RATIO beyond its "
                             "confidence interval, and still is when run again (default 1.2)")
     study.add_argument("--quiet", action="store_true", help="no progress bars")

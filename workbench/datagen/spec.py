@@ -58,6 +58,7 @@ from typing import Any
 
 from workbench.errors import WorkbenchError, did_you_mean
 from workbench.schema.model import Schema, Table
+from workbench.textfile import read_text
 
 DEFAULT_SCALES = {"ci": 0.001, "small": 0.01, "medium": 0.1, "large": 1.0}
 DISTRIBUTIONS = ("uniform", "normal", "lognormal", "zipf", "sequential", "dates", "categorical", "words", "pattern")
@@ -125,7 +126,7 @@ class DataSpec:
     def from_toml(cls, path: str | Path) -> DataSpec:
         path = Path(path)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(read_text(path, what="data spec"))
         except tomllib.TOMLDecodeError as error:
             raise SpecError(f"{path}: not valid TOML ({error})") from error
         return cls.from_dict(data, source=str(path))

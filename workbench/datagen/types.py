@@ -103,6 +103,9 @@ def _named_type(text: str, schema: Schema) -> TypeInfo | None:
     return None
 
 
+ARROW_DECIMAL_DIGITS = 38  # decimal128
+
+
 def _from_datatype(built: exp.DataType, text: str, schema: Schema) -> TypeInfo:
     kind = built.this
     params = [_int(e) for e in built.expressions]
@@ -123,8 +126,11 @@ def _from_datatype(built: exp.DataType, text: str, schema: Schema) -> TypeInfo:
     if family == "decimal":
         precision = params[0] if params and params[0] else (19 if kind == T.MONEY else 18)
         scale = params[1] if len(params) > 1 and params[1] is not None else (2 if kind == T.MONEY or not params else 0)
-        high = 10 ** (precision - scale) - 10**-scale
-        return TypeInfo("decimal", pa.decimal128(precision, scale), text, precision=precision, scale=scale,
+        # Arrow's decimal128 holds 38 digits: numeric(40,15) is drawn within them; numeric(3,5) is 0.00xyz
+        digits = min(max(precision, scale), ARROW_DECIMAL_DIGITS)
+        places = min(max(scale, 0), digits)
+        high = min(10 ** (precision - scale), 10 ** (digits - places)) - 10**-places
+        return TypeInfo("decimal", pa.decimal128(digits, places), text, precision=digits, scale=places,
                         low=-high, high=high)
     if family == "float":
         arrow = pa.float32() if kind == T.FLOAT and not params else pa.float64()

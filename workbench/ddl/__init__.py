@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.ddl.report import ImportReport, ImportResult, StatementOutcome
+from workbench.textfile import read_text
 
 __all__ = ["ImportReport", "ImportResult", "StatementOutcome", "import_ddl", "normalize_dialect"]
 
@@ -20,15 +21,17 @@ def normalize_dialect(dialect: str | None) -> str:
     return resolve_dialect(dialect or "")
 
 
-def import_ddl(source: str | Path, dialect: str = "postgres", *, file: str | None = None) -> ImportResult:
+def import_ddl(source: str | Path, dialect: str = "postgres", *, file: str | None = None,
+               encoding: str | None = None) -> ImportResult:
     """Import DDL text, or a file given as a Path, into the schema model plus an import report.
 
     PostgreSQL goes through PostgreSQL's own parser (pglast) so that everything pg_dump writes
-    is understood; every other dialect goes through sqlglot.
+    is understood; every other dialect goes through sqlglot. A file is read as UTF-8 unless
+    ``encoding`` (or a byte-order mark) says otherwise.
     """
     if isinstance(source, Path):
         file = file or str(source)
-        text = source.read_text(encoding="utf-8-sig")
+        text = read_text(source, what="DDL file", encoding=encoding)
     else:
         text = source
     dialect = normalize_dialect(dialect)

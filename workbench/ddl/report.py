@@ -11,6 +11,11 @@ from workbench.schema.model import Schema
 MODELLED = "modelled"
 NOT_MODELLED = "not modelled"
 ERROR = "error"
+NOTHING_READ = "the parser returned nothing for this statement, so it is not imported; check its syntax"
+NESTED_TOO_DEEPLY = ("nested too deeply for the parser (Python's recursion limit), so it is not imported; simplify "
+                     "its deepest expression")
+NUL_BYTE = ("holds a NUL byte (binary data in a text file), so it is not imported; remove the byte, e.g. with "
+            "tr -d '\\000' < FILE > NEW")
 
 
 @dataclass(frozen=True)

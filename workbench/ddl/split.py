@@ -1,9 +1,10 @@
 """Split a SQL file into statements with their 1-based line and column, without parsing them.
 
 Parsing a whole file at once hides where things went wrong and breaks on client commands
-(MySQL ``DELIMITER``, SQL Server ``GO``), so files are cut first. The cut honours the source
-dialect's quotes, identifier quotes, comments and dollar quotes (taken from sqlglot's tokenizer
-settings for that dialect), bodies of triggers and routines (``BEGIN ... END``), and is a single
+(MySQL ``DELIMITER``, SQL Server ``GO``, SQL*Plus's ``/`` alone on a line), so files are cut first.
+The cut honours the source dialect's quotes, identifier quotes, comments and dollar quotes (taken
+from sqlglot's tokenizer settings for that dialect), bodies of triggers and routines (``BEGIN ...
+END``), T-SQL statements that follow each other in a batch without ``;``, and is a single
 regular-expression scan, so a file of 15,000 INSERT rows splits in milliseconds.
 """
 
@@ -16,14 +17,22 @@ from typing import NamedTuple
 
 from sqlglot.dialects.dialect import Dialect
 
-# T-SQL routines and triggers run to the end of their batch; elsewhere their BEGIN ... END counts.
-_GO_DIALECTS = frozenset({"tsql", "fabric"})
+# The line that ends a batch where a client sends batches (T-SQL ``GO``, SQL*Plus ``/``): there, routines,
+# triggers and blocks run to the end of their batch; elsewhere their BEGIN ... END counts.
+_BATCH_ENDS = {"tsql": r"GO(?:[ \t]+\d+)?", "fabric": r"GO(?:[ \t]+\d+)?", "oracle": r"/"}
 _ROUTINE_HEAD = re.compile(
-    r"\s*CREATE\b[^;]*?\b(?:TRIGGER|PROCEDURE|PROC|FUNCTION|EVENT)\b", re.IGNORECASE | re.DOTALL
+    r"\s*CREATE\b[^;]*?\b(?:TRIGGER|PROCEDURE|PROC|FUNCTION|EVENT|PACKAGE|TYPE\s+BODY)\b", re.IGNORECASE | re.DOTALL
 )
-# A T-SQL IF / WHILE / BEGIN block holds several statements between BEGIN and END.
-_TSQL_BLOCK_HEAD = re.compile(r"\s*(?:IF|WHILE)\b|\s*BEGIN\b(?!\s+(?:TRAN|TRANSACTION|DISTRIBUTED)\b)",
-                              re.IGNORECASE)
+# Blocks that hold several statements: T-SQL IF / WHILE / BEGIN ... END, PL/SQL [DECLARE ...] BEGIN ... END.
+_BLOCK_HEADS = {
+    "tsql": re.compile(r"\s*(?:IF|WHILE)\b|\s*BEGIN\b(?!\s+(?:TRAN|TRANSACTION|DISTRIBUTED)\b)", re.IGNORECASE),
+    "oracle": re.compile(r"\s*(?:DECLARE|BEGIN)\b", re.IGNORECASE),
+}
+_BLOCK_HEADS["fabric"] = _BLOCK_HEADS["tsql"]
+# T-SQL needs no ``;`` between statements: a line opening with one of these starts the next (outside parentheses,
+# routines and blocks). Two words each, so that ``ALTER TABLE t`` + ``ALTER COLUMN ...`` stays one statement.
+_TSQL_NEXT = (r"(?im:^[ \t]*)(?P<next>(?:CREATE|ALTER|DROP)[ \t]+(?:TABLE|VIEW|(?:UNIQUE[ \t]+)?(?:NON)?CLUSTERED"
+              r"|UNIQUE|INDEX|PROC|PROCEDURE|FUNCTION|TRIGGER|SCHEMA|TYPE|SEQUENCE|SYNONYM)\b|INSERT[ \t]+INTO\b)")
 
 
 class Statement(NamedTuple):
@@ -54,8 +63,10 @@ def _scanner(dialect: str, delimiter: str) -> re.Pattern[str]:
     if "$" in getattr(tokenizer, "HEREDOC_STRINGS", ()):
         parts.append(r"\$(?P<tag>(?:[A-Za-z_]\w*)?)\$.*?\$(?P=tag)\$")
     parts.append(r"(?im:^[ \t]*DELIMITER[ \t]+(?P<delimiter>\S+)[^\n]*$)")
-    if dialect in _GO_DIALECTS:
-        parts.append(r"(?im:^[ \t]*(?P<go>GO)(?:[ \t]+\d+)?[ \t]*$)")
+    if dialect in _BATCH_ENDS:
+        parts.append(rf"(?im:^[ \t]*(?P<go>{_BATCH_ENDS[dialect]})[ \t]*$)")
+    if dialect in ("tsql", "fabric"):
+        parts += [_TSQL_NEXT, r"(?P<open>\()", r"(?P<shut>\))"]
     parts.append(f"(?P<end>{re.escape(delimiter)})")
     parts.append(r"(?i:\b(?P<block>BEGIN|CASE)\b|\b(?P<close>END)\b(?![ \t]+(?:IF|LOOP|WHILE|REPEAT|FOR)\b))")
     return re.compile("|".join(parts), re.DOTALL)
@@ -65,22 +76,22 @@ def split_statements(text: str, dialect: str) -> list[Statement]:
     """The statements of ``text`` in order; client commands (DELIMITER, GO) are consumed, not returned."""
     newlines = [m.start() for m in re.finditer("\n", text)]
     statements: list[Statement] = []
-    delimiter, position, start, depth, routine = ";", 0, None, 0, None
+    delimiter, position, start, depth, routine, parens = ";", 0, None, 0, None, 0
 
     def close(end: int) -> None:
-        nonlocal start, depth, routine
+        nonlocal start, depth, routine, parens
         if start is not None:
             body = text[start:end].rstrip()
             line = bisect.bisect_right(newlines, start - 1) + 1
             column = start - (newlines[line - 2] + 1 if line > 1 else 0) + 1
             statements.append(Statement(line, column, body, start))
-        start, depth, routine = None, 0, None
+        start, depth, routine, parens = None, 0, None, 0
 
     def has_blocks(end: int) -> bool:
-        """Whether BEGIN ... END nest in the current statement (a routine, trigger or T-SQL block)."""
+        """Whether BEGIN ... END nest in the current statement (a routine, trigger, T-SQL or PL/SQL block)."""
         if _ROUTINE_HEAD.match(text, start, end):
             return True
-        return dialect in _GO_DIALECTS and bool(_TSQL_BLOCK_HEAD.match(text, start, end))
+        return dialect in _BLOCK_HEADS and bool(_BLOCK_HEADS[dialect].match(text, start, end))
 
     def is_comment(match: re.Match[str]) -> bool:
         return not match.lastgroup and match.group(0)[:1] in "-#/"
@@ -98,11 +109,19 @@ def split_statements(text: str, dialect: str) -> list[Statement]:
         if kind == "go":
             close(match.start())
             continue
+        if kind in ("open", "shut"):
+            parens += 1 if kind == "open" else -1
+        elif kind == "next":
+            if start is not None and parens <= 0 and depth <= 0 and not has_blocks(match.start("next")):
+                close(match.start("next"))
+            if start is None:
+                start = match.start("next")
         if kind == "end":
             if start is not None and routine is None:
                 routine = has_blocks(match.start())
-            batch_routine = (routine and dialect in _GO_DIALECTS and delimiter == ";"
-                             and bool(_ROUTINE_HEAD.match(text, start, match.start())))
+            batch_routine = (routine and dialect in _BATCH_ENDS and delimiter == ";"
+                             and bool(_ROUTINE_HEAD.match(text, start, match.start())
+                                      or dialect == "oracle"))
             if depth <= 0 and not batch_routine:
                 close(match.start())
             continue

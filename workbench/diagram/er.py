@@ -7,6 +7,7 @@ drops some column-port edges with ``rankdir=LR``), is retried in simpler steps, 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -61,6 +62,7 @@ class ERDiagram:
     def __init__(self, content: Content, style: Style, engine: str, time_limit: float, title: str):
         self.content, self.style, self.engine, self.time_limit, self.title = content, style, engine, time_limit, title
         self._layout: Layout | None = None
+        self.render_notes: tuple[str, ...] = ()  # what the last render gave up (e.g. a PNG drawn smaller)
 
     @property
     def source(self) -> str:
@@ -103,9 +105,7 @@ class ERDiagram:
     def render(self, path: str | Path) -> Path:
         """Write the diagram; the format comes from the suffix (.svg .png .pdf .dot .mmd .dbml)."""
         path = Path(path)
-        kind = SUFFIXES.get(path.suffix.lower())
-        if kind is None:
-            raise UnknownNameError("diagram file suffix", path.suffix or "(none)", SUFFIXES)
+        kind = output_format(path)
         if kind in ("mermaid", "dbml"):
             schema = self.content.schema.with_tables(self.content.tables)
             path.write_text(to_mermaid(schema) if kind == "mermaid" else to_dbml(schema), encoding="utf-8")
@@ -116,9 +116,14 @@ class ERDiagram:
         elif kind == "dot":
             path.write_text(build(self.content, attempt.style).source, encoding="utf-8")
         else:
+            try:
+                dpi, note = renderer.raster_dpi(kind, *svg_size(self.svg()))
+            except renderer.TooLargeError as error:
+                raise renderer.TooLargeError(f"{path}: {error}") from None
             data = renderer.convert(build(self.content, attempt.style).source, kind, engine=attempt.engine,
-                                    args=attempt.args, timeout=max(self.time_limit, RASTER_FLOOR))
+                                    args=attempt.args, timeout=max(self.time_limit, RASTER_FLOOR), dpi=dpi)
             path.write_bytes(data)
+            self.render_notes = (note,) if note else ()
         return path
 
     def _repr_svg_(self) -> str | None:
@@ -138,6 +143,14 @@ class ERDiagram:
         views = f", {len(self.content.views)} views" if self.content.views else ""
         state = "" if self._layout is None else f", layout {self.layout_used}"
         return f"<ERDiagram {self.title}: {shown}{views}{state}>"
+
+
+def output_format(path: Path) -> str:
+    """The format a diagram file is written in, from its suffix; unknown suffixes raise with the valid ones."""
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise UnknownNameError("diagram file suffix", path.suffix or "(none)", SUFFIXES)
+    return kind
 
 
 def _lay_out(content: Content, ladder: list[Attempt], time_limit: float) -> Layout:
@@ -167,6 +180,16 @@ def _lay_out(content: Content, ladder: list[Attempt], time_limit: float) -> Layo
         fallbacks.append(problem)
     raise DiagramError(f"could not draw the diagram: {'; '.join(fallbacks)}; fix: draw less, e.g. "
                        f"focus='<table>', depth=1, or raise time_limit (was {time_limit} s)")
+
+
+def svg_size(svg: str) -> tuple[float, float]:
+    """Width and height of a Graphviz SVG in points (its ``width="123pt"`` attributes); 0 when unreadable."""
+    try:
+        root = ET.fromstring(svg)
+    except ET.ParseError:
+        return 0.0, 0.0
+    sizes = [re.match(r"[\d.]+", root.get(name) or "") for name in ("width", "height")]
+    return tuple(float(m.group()) if m else 0.0 for m in sizes)  # type: ignore[return-value]
 
 
 def count_edges(svg: str) -> int:

@@ -19,18 +19,23 @@ _URL_SCHEMES = ("postgresql://", "postgres://")
 
 def connect(target: str = "duckdb", **options: Any) -> Engine:
     """An engine for ``target``: ``"duckdb"``, ``"duckdb:PATH"``, ``"postgres"``, or a PostgreSQL URL/conninfo."""
+    check_target(target)
     if target == "duckdb" or target.startswith("duckdb:"):
         from workbench.engines.duckdb_engine import DuckDBEngine
 
         return DuckDBEngine(target.partition(":")[2] or None, **options)
+    from workbench.engines.postgres import PostgresEngine
+
     if target in ("postgres", "postgresql"):
-        from workbench.engines.postgres import PostgresEngine
-
         return PostgresEngine.embedded(**options)
-    if target.startswith(_URL_SCHEMES) or "=" in target:
-        from workbench.engines.postgres import PostgresEngine
+    return PostgresEngine.sandbox_on(target, **options)
 
-        return PostgresEngine.sandbox_on(target, **options)
+
+def check_target(target: str) -> None:
+    """Raise, with the valid forms, unless :func:`connect` knows ``target`` (checked before any long work)."""
+    if (target == "duckdb" or target.startswith("duckdb:") or target in ("postgres", "postgresql")
+            or target.startswith(_URL_SCHEMES) or "=" in target):
+        return
     error = UnknownNameError("engine target", redact(target), [form.partition(":")[0] for form in FORMS])
     forms = "\n".join(f"  {form:<42} {meaning}" for form, meaning in FORMS.items())
     error.args = (f"{error}\nvalid forms:\n{forms}",)

@@ -16,7 +16,6 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from workbench.ddl.export.target import DEFAULT_SCHEMAS
-from workbench.ddl.generic.importer import quiet_sqlglot
 from workbench.ddl.postgres import canonical_type
 from workbench.errors import WorkbenchError
 
@@ -69,20 +68,19 @@ def _key(text: str, dialect: str | None, columns: tuple[tuple[str, str], ...]) -
 
 
 def parse_expression(text: str, dialect: str | None) -> exp.Expression | None:
-    """An expression or a query parsed by sqlglot, or None when it cannot (sqlglot's warnings kept quiet).
+    """An expression or a query parsed by sqlglot, or None when it cannot.
 
     A bare expression naming a column like a keyword (``lock = 'X'``) parses inside a ``SELECT`` scaffold.
     """
-    with quiet_sqlglot():
-        for attempt in (lambda: sqlglot.parse_one(text, read=dialect, into=exp.Condition),
-                        lambda: sqlglot.parse_one(text, read=dialect),
-                        lambda: sqlglot.parse_one(f"SELECT {text}", read=dialect).expressions[0]):
-            try:
-                tree = attempt()
-            except (SqlglotError, IndexError, AttributeError):
-                continue
-            if tree is not None and not isinstance(tree, exp.Command):
-                return tree
+    for attempt in (lambda: sqlglot.parse_one(text, read=dialect, into=exp.Condition),
+                    lambda: sqlglot.parse_one(text, read=dialect),
+                    lambda: sqlglot.parse_one(f"SELECT {text}", read=dialect).expressions[0]):
+        try:
+            tree = attempt()
+        except (SqlglotError, IndexError, AttributeError):
+            continue
+        if tree is not None and not isinstance(tree, exp.Command):
+            return tree
     return None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from workbench.errors import UnknownNameError
+from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.schema.model import (
     CheckConstraint,
     Column,
@@ -25,6 +25,10 @@ from workbench.schema.model import (
     View,
     qualified,
 )
+
+
+class DuplicateNameError(WorkbenchError):
+    """A table, or a column of one table, declared twice: every engine refuses the second."""
 
 
 @dataclass
@@ -47,6 +51,19 @@ class TableDraft:
     @property
     def key(self) -> str:
         return qualified(self.schema, self.name)
+
+    def has_column(self, name: str) -> bool:
+        return any(c.name == name for c in self.columns)
+
+    def require_new_column(self, name: str) -> None:
+        """Raise when the table already has a column ``name`` (the engine would refuse the statement)."""
+        if self.has_column(name):
+            raise DuplicateNameError(f"column {name} is declared twice in table {self.key}, which no engine accepts; "
+                                     f"rename or remove one of them")
+
+    def add_column(self, column: Column) -> None:
+        self.require_new_column(column.name)
+        self.columns.append(column)
 
     def column_position(self, name: str) -> int:
         for position, column in enumerate(self.columns):
@@ -77,10 +94,20 @@ class SchemaBuilder:
             self.namespaces.append(schema)
 
     def add_table(self, name: str, schema: str | None = None, **fields: object) -> TableDraft:
-        self.add_namespace(schema)
+        """A new, empty table draft; a name already taken raises (the first table is kept)."""
         draft = TableDraft(name=name, schema=schema, **fields)  # type: ignore[arg-type]
+        if draft.key in self.tables:
+            raise DuplicateNameError(f"table {draft.key} already exists; the first definition is kept: drop it "
+                                     f"first, rename this one, or use IF NOT EXISTS")
+        self.add_namespace(schema)
         self.tables[draft.key] = draft
         return draft
+
+    def discard_table(self, key: str) -> None:
+        """Forget a table whose statement failed half-way, with the sequences its columns own."""
+        self.tables.pop(key, None)
+        self.sequences = {k: s for k, s in self.sequences.items()
+                          if not (s.owned_by or "").startswith(f"{key}.")}
 
     def find(self, name: str, schema: str | None = None) -> TableDraft | None:
         """The draft for a table, matching a bare name in any schema when it is unambiguous."""

@@ -22,11 +22,13 @@ from typing import Any
 import numpy as np
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import SqlglotError, TokenError
 from sqlglot.optimizer.qualify import qualify
 
+from workbench.ddl import normalize_dialect
 from workbench.errors import WorkbenchError
 from workbench.schema.model import Schema
+from workbench.textfile import read_text
 from workbench.workload.samplers import Sampler, ValueSource, as_sql_value, parse_sampler
 
 HEADER = re.compile(r"^\s*--\s*(name|params)\s*:\s*(.*)$", re.IGNORECASE)
@@ -106,24 +108,30 @@ class Workload:
         raise UnknownNameError("query", name, (q.name for q in self.queries))
 
     @classmethod
-    def from_file(cls, path: str | Path, *, dialect: str = "postgres", schema: Schema | None = None) -> Workload:
+    def from_file(cls, path: str | Path, *, dialect: str = "postgres", schema: Schema | None = None,
+                  encoding: str | None = None) -> Workload:
         path = Path(path)
-        return cls.from_text(path.read_text(encoding="utf-8"), dialect=dialect, schema=schema, file=str(path))
+        text = read_text(path, what="workload file", encoding=encoding)
+        return cls.from_text(text, dialect=dialect, schema=schema, file=str(path))
 
     @classmethod
-    def from_folder(cls, path: str | Path, *, dialect: str = "postgres", schema: Schema | None = None) -> Workload:
+    def from_folder(cls, path: str | Path, *, dialect: str = "postgres", schema: Schema | None = None,
+                    encoding: str | None = None) -> Workload:
         """A folder of one-query ``.sql`` files (TPC-H's ``q01.sql`` ...), each query named by its file
         name; queries have no file line, so problems and findings name the query."""
         path = Path(path)
         files = sorted(path.glob("*.sql"))
         if not files:
             raise WorkbenchError(f"{path}: no .sql files; give a workload file or a folder of one-query .sql files")
-        text = "\n".join(f"-- name: {f.stem}\n{f.read_text(encoding='utf-8').strip().rstrip(';')};\n" for f in files)
+        bodies = {f.stem: read_text(f, what="query file", encoding=encoding).strip().rstrip(";") for f in files}
+        text = "\n".join(f"-- name: {name}\n{body};\n" for name, body in bodies.items())
         return cls.from_text(text, dialect=dialect, schema=schema)
 
     @classmethod
     def from_text(cls, text: str, *, dialect: str = "postgres", schema: Schema | None = None,
                   file: str | None = None) -> Workload:
+        """The workload in ``text``; a query that cannot be read is a :class:`Problem`, never dropped."""
+        dialect = normalize_dialect(dialect)
         workload = cls(queries=[], file=file)
         for block in _blocks(text):
             workload._add(block, dialect, file)
@@ -144,8 +152,13 @@ class Workload:
             unbound = query.placeholders - set(params)
             if unbound:
                 raise WorkbenchError(f"parameter(s) {', '.join(sorted(unbound))} have no sampler in -- params:")
-        except (ParseError, WorkbenchError) as error:
-            self.problems.append(Problem(name, block.line, str(error).splitlines()[0], file))
+        except (SqlglotError, WorkbenchError) as error:
+            cause = f" ({error.__cause__})" if isinstance(error, TokenError) and error.__cause__ else ""
+            self.problems.append(Problem(name, block.line, f"{str(error).splitlines()[0]}{cause}", file))
+            return
+        except RecursionError:
+            self.problems.append(Problem(name, block.line, "nested too deeply to parse; simplify its deepest "
+                                                           "expression", file))
             return
         self.queries.append(query)
 

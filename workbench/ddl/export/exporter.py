@@ -3,7 +3,7 @@ cannot express (never a silent drop).
 
 Statements are sqlglot expressions rendered for the target; the order is schemas, types, sequences,
 tables (referenced tables first), foreign keys (ALTER TABLE where the target can), sequence owners,
-indexes, views.
+indexes, views. DuckDB, which runs in-process, checks the tables written for it (:mod:`.verify`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from workbench.ddl.export.objects import (
 from workbench.ddl.export.order import topological
 from workbench.ddl.export.tables import add_constraint, create_table, foreign_key
 from workbench.ddl.export.target import target_for
+from workbench.ddl.export.verify import verified
 from workbench.schema.model import ForeignKey, Index, Schema, Table
 
 __all__ = ["DDLExport", "ExportNote", "to_ddl"]
@@ -73,8 +74,11 @@ def to_ddl(schema: Schema, dialect: str = "postgres", *, include_views: bool = T
         ctx.note(schema.name or "schema", "view", f"{len(schema.views)} view(s) left out (include_views=False)")
     ordered = [*create_schemas(ctx), *create_types(ctx), *create_sequences(ctx), *tables, *foreign_keys,
                *owners, *indexes, *views]
-    statements = tuple(_render(ctx, statement) for statement in ordered)
-    return DDLExport(ctx.target.dialect, statements, tuple(ctx.notes), tuple(ordered))
+    pairs = [(statement, _render(ctx, statement)) for statement in ordered]
+    if ctx.target.dialect == "duckdb":
+        pairs = verified(ctx, pairs, lambda statement: _render(ctx, statement))
+    return DDLExport(ctx.target.dialect, tuple(sql for _, sql in pairs), tuple(ctx.notes),
+                     tuple(statement for statement, _ in pairs))
 
 
 def _tables(ctx: Context) -> tuple[list[exp.Expression], list[exp.Expression]]:

@@ -58,6 +58,8 @@ class Target:
     stored_generated: bool = True  # False: only virtual generated columns
     materialized_views: bool = False
     types: frozenset[DType] | None = None  # types the target has; others fall back to TEXT
+    decimal_digits: int | None = None  # most digits a DECIMAL holds (None: trust sqlglot)
+    decimal_scale: int | None = None  # most digits after the point
     arrays: bool = False
     default_parens: bool = False  # expression defaults must be parenthesized (SQLite, MySQL)
 
@@ -75,14 +77,14 @@ _PROFILES = {
         "duckdb", "DuckDB", default_schema="main", enums="type", inline_enum=True, sequences=True,
         autoincrement="sequence", fk_inline=True, fk_needs_declared_key=True, fk_same_schema=True,
         fk_actions=frozenset({"RESTRICT", "NO ACTION"}),
-        stored_generated=False, arrays=True,
+        stored_generated=False, arrays=True, decimal_digits=38, decimal_scale=38,
         types=_PORTABLE_TYPES | {DType.UUID, DType.JSON, DType.INTERVAL, DType.ENUM,
                                  DType.TIMETZ, DType.ARRAY, DType.LIST, DType.STRUCT, DType.MAP},
     ),
     "mysql": Target(
         "mysql", "MySQL", schemas=False, enums="inline", inline_enum=True, autoincrement="auto_increment",
         fk_actions=ALL_FK_ACTIONS - {"SET DEFAULT"},
-        index_expressions=False, comments="inline", default_parens=True,
+        index_expressions=False, comments="inline", default_parens=True, decimal_digits=65, decimal_scale=30,
         types=_PORTABLE_TYPES | {DType.JSON, DType.MEDIUMTEXT, DType.LONGTEXT, DType.TINYTEXT,
                                  DType.MEDIUMBLOB, DType.LONGBLOB, DType.TINYBLOB, DType.YEAR, DType.ENUM,
                                  DType.SET},

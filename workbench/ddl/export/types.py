@@ -1,7 +1,15 @@
-"""Column types for the target: transpiled, enums and domains resolved, gaps replaced by TEXT + note."""
+"""Column types for the target: transpiled, enums and domains resolved, gaps replaced by the nearest type + note.
+
+The nearest type keeps what matters most: a PostgreSQL ``numeric(40,15)`` becomes DuckDB's widest DECIMAL that
+still holds all its integer digits (``DECIMAL(38,13)``), a ``numeric`` without precision (any number) becomes
+DOUBLE, an interval with fields becomes a plain INTERVAL, an array gets its element type mapped the same way,
+and only what has no counterpart at all (``inet``, ``tsvector``, geometric types...) becomes TEXT. Each
+substitution is a note.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -13,7 +21,9 @@ from workbench.schema.model import Domain, Enum
 
 VALUE = "VALUE"  # placeholder column of enum/domain checks, replaced by the real column
 SERIALS = {DType.SERIAL: DType.INT, DType.BIGSERIAL: DType.BIGINT, DType.SMALLSERIAL: DType.SMALLINT}
-_SUBSTITUTES = {DType.JSONB: DType.JSON, DType.MONEY: DType.DECIMAL, DType.TIMETZ: DType.TIME}
+_SUBSTITUTES = {DType.JSONB: "JSON", DType.MONEY: "DECIMAL(19,2)", DType.TIMETZ: "TIME"}  # money: 8 bytes, cents
+_DECIMAL = re.compile(r"\s*(?:numeric|decimal)\s*(?:\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\))?\s*", re.IGNORECASE)
+_UNBOUNDED_NUMERIC = frozenset({"postgres", "redshift", "materialize", "risingwave"})  # bare numeric: any number
 
 
 @dataclass
@@ -86,10 +96,16 @@ def _supported(ctx: Context, kind: exp.DataType, text: str, obj: str) -> exp.Dat
             ctx.note(obj, "type", f"{target.label} has no array types; {text} exported as TEXT")
             return exp.DataType.build("text")
         inner = kind.expressions[0] if kind.expressions else None
-        if inner is not None and ctx.user_type(inner.sql(ctx.read)) is not None:
-            return exp.DataType(this=DType.ARRAY, expressions=[resolve_type(ctx, inner.sql(ctx.read), obj).kind],
-                                nested=True)
-        return kind
+        if inner is None or target.dialect == ctx.read:
+            return kind
+        return exp.DataType(this=DType.ARRAY, expressions=[resolve_type(ctx, inner.sql(ctx.read), obj).kind],
+                            nested=True)
+    if (decimal := _DECIMAL.fullmatch(text)) is not None and target.decimal_digits is not None:
+        return _decimal(ctx, kind, text, decimal, obj)
+    if (isinstance(kind.this, exp.Interval) or (kind.this == DType.INTERVAL and kind.expressions)) \
+            and target.types is not None and DType.INTERVAL in target.types:
+        ctx.note(obj, "type", f"{target.label}'s INTERVAL has no fields or precision; {text} exported as INTERVAL")
+        return exp.DataType(this=DType.INTERVAL)
     if kind.this == DType.USERDEFINED:
         if target.dialect in ("postgres", ctx.read):
             return kind
@@ -100,10 +116,39 @@ def _supported(ctx: Context, kind: exp.DataType, text: str, obj: str) -> exp.Dat
         return exp.DataType.build("text")
     if target.types is None or kind.this in target.types:
         return kind
-    substitute = _SUBSTITUTES.get(kind.this)
-    if substitute in target.types:
-        replacement = exp.DataType(this=substitute)
+    replacement = exp.DataType.build(_SUBSTITUTES[kind.this]) if kind.this in _SUBSTITUTES else None
+    if replacement is not None and replacement.this in target.types:
         ctx.note(obj, "type", f"{target.label} has no {text}; exported as {replacement.sql(target.dialect)}")
         return replacement
     ctx.note(obj, "type", f"{target.label} has no {text}; exported as TEXT")
     return exp.DataType.build("text")
+
+
+def _decimal(ctx: Context, kind: exp.DataType, text: str, written: re.Match[str], obj: str) -> exp.DataType:
+    """A DECIMAL the target can hold: all the integer digits of ``text`` and as many decimal places as fit,
+    else DOUBLE (with a note whenever anything changes)."""
+    target, limit = ctx.target, ctx.target.decimal_digits or 0
+    if written.group(1) is None:
+        if ctx.read not in _UNBOUNDED_NUMERIC:
+            return kind
+        ctx.note(obj, "type", f"{text} without a precision holds any number, and {target.label}'s DECIMAL at most "
+                              f"{limit} digits (a bare DECIMAL even fewer); exported as DOUBLE (about 15 digits)")
+        return exp.DataType.build("double")
+    precision, scale = int(written.group(1)), int(written.group(2) or 0)
+    integer_digits, places = max(precision - scale, 0), max(scale, 0)  # numeric(5,-2): 7 digits; (3,5): none
+    places = min(places, target.decimal_scale or places, max(limit - integer_digits, 0))
+    if integer_digits > limit:
+        ctx.note(obj, "type", f"{text} has {integer_digits} integer digits, more than {target.label}'s DECIMAL holds "
+                              f"({limit}); exported as DOUBLE (about 15 significant digits)")
+        return exp.DataType.build("double")
+    fitted = exp.DataType.build(f"DECIMAL({integer_digits + places}, {places})")
+    if (integer_digits + places, places) == (precision, scale):
+        return kind
+    if places == max(scale, 0):
+        ctx.note(obj, "type", f"{target.label} has no {text}; exported as {fitted.sql(target.dialect)}, which holds "
+                              f"the same values")
+    else:
+        ctx.note(obj, "type", f"{text} does not fit {target.label}'s DECIMAL (at most {limit} digits, "
+                              f"{target.decimal_scale} after the point); exported as {fitted.sql(target.dialect)}: "
+                              f"all {integer_digits} integer digits, {places} of its {scale} decimal places")
+    return fitted

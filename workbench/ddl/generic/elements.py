@@ -48,31 +48,31 @@ class TableElements(Rewrites):
                                                        node))
         elif isinstance(node, exp.UniqueColumnConstraint):
             target = node.this
-            if isinstance(target, exp.Schema):
+            if isinstance(target, exp.ClusteredColumnConstraint | exp.NonClusteredColumnConstraint):
+                draft.uniques.append(UniqueConstraint(self.keys(target.this), name))
+            elif isinstance(target, exp.Schema):
                 name = name or self.name(target.this)
                 draft.uniques.append(UniqueConstraint(self.keys(target.expressions), name,
                                                       bool(node.args.get("nulls"))))
             else:
-                self.ignored.append(f"unique constraint without columns: {node.sql(dialect=self.dialect)}")
+                self.ignored.append(f"unique constraint without columns: {self.render(node)}")
                 return False
         elif isinstance(node, exp.CheckColumnConstraint):
-            draft.checks.append(CheckConstraint(node.this.sql(dialect=self.dialect), name))
+            draft.checks.append(CheckConstraint(self.render(node.this), name))
         elif isinstance(node, exp.IndexColumnConstraint):
             draft.indexes.append(self.inline_index(node))
         else:
-            self.ignored.append(node.sql(dialect=self.dialect))
+            self.ignored.append(self.render(node))
             return False
         return True
 
     def column(self, draft: TableDraft, node: exp.ColumnDef) -> None:
         name = self.name(node.this)
-        column = Column(name=name, type=self.written_type(node, name))
-        draft.columns.append(column)
+        draft.add_column(Column(name=name, type=self.written_type(node, name)))
         for constraint in node.constraints:
             self.column_constraint(draft, name, constraint.kind, self.name(constraint.this))
 
     def column_constraint(self, draft: TableDraft, column: str, kind: exp.Expression, name: str | None) -> None:
-        dialect = self.dialect
         if isinstance(kind, exp.NotNullColumnConstraint):
             draft.update_column(column, nullable=bool(kind.args.get("allow_null")))
         elif isinstance(kind, exp.PrimaryKeyColumnConstraint):
@@ -83,23 +83,23 @@ class TableElements(Rewrites):
             draft.update_column(column, autoincrement=True)
         elif isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
             if kind.args.get("expression") is not None:
-                draft.update_column(column, generated=kind.args["expression"].sql(dialect=dialect))
+                draft.update_column(column, generated=self.render(kind.args["expression"]))
             else:
                 draft.update_column(column, identity="always" if kind.this else "by default")
         elif isinstance(kind, exp.ComputedColumnConstraint):
             expression = kind.this.unnest() if isinstance(kind.this, exp.Paren) else kind.this
-            draft.update_column(column, generated=expression.sql(dialect=dialect))
+            draft.update_column(column, generated=self.render(expression))
         elif isinstance(kind, exp.DefaultColumnConstraint):  # DEFAULT NULL is no default
             draft.update_column(column, default=None if isinstance(kind.this, exp.Null)
-                                else kind.this.sql(dialect=dialect))
+                                else self.render(kind.this))
         elif isinstance(kind, exp.CommentColumnConstraint):
             draft.update_column(column, comment=kind.this.name)
         elif isinstance(kind, exp.CheckColumnConstraint):
-            draft.checks.append(CheckConstraint(kind.this.sql(dialect=dialect), name))
+            draft.checks.append(CheckConstraint(self.render(kind.this), name))
         elif isinstance(kind, exp.Reference):
             draft.foreign_keys.append(self.foreign_key([exp.to_identifier(column)], kind, name, None))
         else:
-            self.ignored.append(f"{kind.sql(dialect=dialect)} on {column}")
+            self.ignored.append(f"{self.render(kind)} on {column}")
 
     def written_type(self, node: exp.ColumnDef, name: str) -> str:
         """The column's type as written in the file, or sqlglot's rendering when it cannot be isolated."""
@@ -133,7 +133,7 @@ class TableElements(Rewrites):
                     except SqlglotError:
                         pass
                 j += 1
-        return kind.sql(dialect=self.dialect)
+        return self.render(kind)
 
     def primary_key(self, draft: TableDraft, columns: tuple[str, ...], name: str | None) -> None:
         draft.primary_key = PrimaryKey(columns, name)
@@ -187,7 +187,7 @@ class TableElements(Rewrites):
             ident = key_of(node)
             inner = ordered.this if ordered is not None else node
             elements.append(IndexElement(
-                expression=self.name(ident) if ident is not None else inner.sql(dialect=self.dialect),
+                expression=self.name(ident) if ident is not None else self.render(inner),
                 is_expression=ident is None,
                 descending=bool(ordered and ordered.args.get("desc")),
             ))

@@ -16,52 +16,50 @@ be isolated, sqlglot's rendering in the source dialect is used.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+import re
 from dataclasses import replace
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, SqlglotError
+from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from workbench.ddl.generic.dialects import DATABASE_IS_SCHEMA, folding, resolve_dialect
 from workbench.ddl.generic.keywords import (
     CODE,
     DATA,
+    MODELLED_KINDS,
     SESSION,
     SNIPPET,
     TABLE_MODIFIERS,
     created_object,
     head,
+    statement_kind,
 )
 from workbench.ddl.generic.objects import Objects
-from workbench.ddl.report import ERROR, MODELLED, NOT_MODELLED, ImportReport, ImportResult
+from workbench.ddl.report import (
+    ERROR,
+    MODELLED,
+    NESTED_TOO_DEEPLY,
+    NOT_MODELLED,
+    NOTHING_READ,
+    NUL_BYTE,
+    ImportReport,
+    ImportResult,
+)
 from workbench.ddl.split import Statement, split_statements
+from workbench.errors import WorkbenchError
 from workbench.schema.builder import SchemaBuilder
+from workbench.schema.model import qualified
 
 
 def import_generic(text: str, dialect: str, *, file: str | None = None) -> ImportResult:
     """The schema declared by ``text`` in ``dialect``, with one report outcome per statement."""
     dialect = resolve_dialect(dialect)
     importer = _Importer(dialect, file)
-    with quiet_sqlglot():
-        for statement in split_statements(text, dialect):
-            importer.statement(statement)
+    for statement in split_statements(text, dialect):
+        importer.statement(statement)
     return importer.result()
-
-
-@contextmanager
-def quiet_sqlglot() -> Iterator[None]:
-    """sqlglot logs a warning for every statement it falls back on; the report says it instead."""
-    logger = logging.getLogger("sqlglot")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 class _Importer(Objects):
@@ -79,6 +77,7 @@ class _Importer(Objects):
         self.type_overrides: dict[str, str] = {}
         self.ignored: list[str] = []
         self.without_rowid = False  # SQLite WITHOUT ROWID: its primary key is NOT NULL
+        self.rewrite_notes: list[str] = []
 
     def result(self) -> ImportResult:
         for draft in self.builder.tables.values():  # REFERENCES t without columns means t's primary key
@@ -91,12 +90,35 @@ class _Importer(Objects):
     # -- statements -------------------------------------------------------------------------------
 
     def statement(self, stmt: Statement) -> None:
+        """Give ``stmt`` its outcome(s) in the report: at least one, whatever happens."""
+        before = len(self.report.outcomes)
         words = head(stmt.text)
+        kind = statement_kind(words)
+        if "\x00" in stmt.text:  # binary data in a text file: do not guess what the statement meant
+            where = stmt.text.index("\x00")
+            line = stmt.line + stmt.text.count("\n", 0, where)
+            column = where - stmt.text.rfind("\n", 0, where) if line > stmt.line else stmt.column + where
+            self.add(Statement(line, column, stmt.text, stmt.offset), kind, ERROR, NUL_BYTE)
+            return
+        try:
+            self.dispatch(stmt, words)
+            failure = NOTHING_READ if len(self.report.outcomes) == before else None  # never dropped silently
+        except RecursionError:
+            del self.report.outcomes[before:]
+            failure = NESTED_TOO_DEEPLY
+        except WorkbenchError as error:
+            failure = str(error)
+        if failure:
+            self.add(stmt, kind, ERROR, failure)
+
+    def dispatch(self, stmt: Statement, words: list[str]) -> None:
         first = words[0] if words else ""
         if first in DATA:
             self.add(stmt, first, NOT_MODELLED, f"data ({first}) is not modelled")
         elif first == "USE":
             self.use(stmt)
+        elif words[:2] in (["DROP", "TABLE"], ["DROP", "VIEW"]):
+            self.drop(stmt, words[1])
         elif first in SESSION:
             kind = " ".join(words[:2]) if first == "DROP" else first
             self.add(stmt, kind, NOT_MODELLED, SESSION[first])
@@ -123,8 +145,9 @@ class _Importer(Objects):
         self.add(stmt, "USE", NOT_MODELLED, reason)
 
     def parse_and_model(self, stmt: Statement, words: list[str]) -> None:
-        kind = f"CREATE {created_object(words)}" if words[:1] == ["CREATE"] else " ".join(words[:2])
+        kind = statement_kind(words)
         self.source, self.tokens, self.type_overrides, self.without_rowid = stmt.text, None, {}, False
+        self.rewrite_notes = []
         try:
             parsed = [e for e in sqlglot.parse(stmt.text, read=self.dialect)
                       if e is not None and not isinstance(e, exp.EndStatement)]
@@ -133,6 +156,9 @@ class _Importer(Objects):
             if parsed is None:
                 self.parse_error(stmt, kind, error)
                 return
+        except TokenError as error:
+            self.token_error(stmt, kind, error)
+            return
         except SqlglotError as error:
             self.add(stmt, kind, ERROR, f"cannot be read: {error}")
             return
@@ -141,6 +167,10 @@ class _Importer(Objects):
             if retried is None:
                 if words[:2] == ["CREATE", "SCHEMA"]:
                     self.create_schema_command(stmt)
+                elif kind in MODELLED_KINDS:  # the model has a place for it, but it was not read: a failure
+                    self.add(stmt, kind, ERROR, f"could not be read as {self.dialect or 'generic SQL'} (sqlglot "
+                                                f"returned it as an opaque command): not imported; is the dialect "
+                                                f"right?")
                 else:
                     self.add(stmt, kind, NOT_MODELLED,
                              "sqlglot returned it as an opaque command, so its content is not modelled")
@@ -157,6 +187,35 @@ class _Importer(Objects):
         snippet = lines[min(line, len(lines)) - 1].strip()
         self.report.add(stmt.line + line - 1, kind, ERROR, str(detail.get("description", error)), snippet,
                         stmt.column + col - 1 if line == 1 else col)
+
+    def token_error(self, stmt: Statement, kind: str, error: TokenError) -> None:
+        """An unterminated string, quoted name or comment: located where it opens when sqlglot says."""
+        opened = re.match(r"Missing (.+) from (\d+):(\d+)", str(error.__cause__ or ""))
+        if opened is None:
+            self.add(stmt, kind, ERROR, f"cannot be split into tokens as {self.dialect or 'generic SQL'} (an "
+                                        f"unterminated comment or string?): not imported; close it")
+            return
+        quote, line, column = opened.group(1), int(opened.group(2)), int(opened.group(3))
+        where = Statement(stmt.line + line - 1, stmt.column + column - 1 if line == 1 else column, stmt.text,
+                          stmt.offset)
+        self.add(where, kind, ERROR, f"a string or quoted name opened with {quote} here is never closed: the "
+                                     f"statement is not imported; close it")
+
+    def drop(self, stmt: Statement, what: str) -> None:
+        """DROP TABLE / VIEW of objects the file created: the model holds what the file leaves."""
+        try:
+            node = sqlglot.parse_one(stmt.text, read=self.dialect)
+        except SqlglotError:
+            node = None
+        store = self.builder.tables if what == "TABLE" else self.builder.views
+        targets = [qualified(*self.table_ref(t)) for t in node.find_all(exp.Table)] if isinstance(node, exp.Drop) \
+            else []
+        dropped = [key for key in targets if store.pop(key, None) is not None]
+        if dropped:
+            self.add(stmt, f"DROP {what}", MODELLED, f"dropped {', '.join(dropped)}")
+        else:
+            self.add(stmt, f"DROP {what}", NOT_MODELLED, f"nothing to drop: the file has not created "
+                                                         f"{', '.join(targets) or 'it'} (yet)")
 
     def create_schema_command(self, stmt: Statement) -> None:
         """``CREATE SCHEMA s CREATE TABLE ... CREATE VIEW ...``: cut at each nested CREATE, import each."""
@@ -220,7 +279,14 @@ class _Importer(Objects):
     # -- expressions ------------------------------------------------------------------------------
 
     def expression(self, node: exp.Expression, stmt: Statement, kind: str) -> None:
+        self.ignored = list(self.rewrite_notes)
+        try:
+            self.model(node, stmt, kind)
+        except WorkbenchError as error:  # e.g. a table or column declared twice: the engine refuses it too
+            self.add(stmt, kind, ERROR, str(error))
         self.ignored = []
+
+    def model(self, node: exp.Expression, stmt: Statement, kind: str) -> None:
         if isinstance(node, exp.Create):
             self.create(node, stmt)
         elif isinstance(node, exp.Alter):
@@ -234,7 +300,6 @@ class _Importer(Objects):
         else:
             name = node.key.upper()
             self.add(stmt, kind or name, NOT_MODELLED, f"{name} statements are not modelled")
-        self.ignored = []
 
     def block(self, node: exp.Expression, stmt: Statement) -> None:
         """An IF or BEGIN block: its condition is not modelled, its statements each are on their own."""
@@ -253,7 +318,7 @@ class _Importer(Objects):
         for part in inner:
             located = self.locate(part, stmt)
             words = head(located.text)
-            kind = f"CREATE {created_object(words)}" if words[:1] == ["CREATE"] else " ".join(words[:2])
+            kind = statement_kind(words)
             if words[:1] and words[0] in DATA | set(SESSION) - {"USE"}:
                 self.add(located, kind if words[0] == "DROP" else words[0], NOT_MODELLED,
                          SESSION.get(words[0], f"data ({words[0]}) is not modelled"))
@@ -262,7 +327,7 @@ class _Importer(Objects):
 
     def locate(self, node: exp.Expression, stmt: Statement) -> Statement:
         ident = next((i for i in node.find_all(exp.Identifier) if "line" in i.meta), None)
-        text = node.sql(dialect=self.dialect)
+        text = self.render(node)
         if ident is None:
             return Statement(stmt.line, stmt.column, text, stmt.offset)
         line, col = ident.meta["line"], ident.meta["col"]

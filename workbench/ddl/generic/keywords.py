@@ -26,6 +26,7 @@ SESSION = {
 OBJECTS = {"TABLE", "VIEW", "INDEX", "SEQUENCE", "SCHEMA", "DATABASE", "TRIGGER", "PROCEDURE", "PROC",
             "FUNCTION", "EVENT", "TYPE", "DOMAIN", "EXTENSION", "ROLE", "USER", "MACRO", "STAGE", "STREAM",
             "TASK", "PIPE", "SYNONYM", "LOGIN", "SECRET"}
+MODELLED_KINDS = {"CREATE TABLE", "CREATE VIEW", "CREATE INDEX", "CREATE SEQUENCE"}  # a failure if not read
 CODE = {"TRIGGER", "PROCEDURE", "FUNCTION", "EVENT", "MACRO", "TASK"}
 WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 # Words that end a SQLite type name and start a column constraint.
@@ -39,8 +40,20 @@ VIEW_OPTIONS = re.compile(r"(?<=CREATE)((?:\s+OR\s+REPLACE)?)(?:\s+ALGORITHM\s*=
                            r"|\s+SQL\s+SECURITY\s+\w+)+(?=\s+VIEW\b)", re.IGNORECASE)
 
 
+LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*|#[^\n]*|/\*.*?(?:\*/|$))*", re.DOTALL)
+
+
 def head(text: str, n: int = 8) -> list[str]:
-    return [w.upper() for w in WORD.findall(text[:300])[:n]]
+    """The first ``n`` words of a statement, upper-cased, after any leading comments."""
+    start = LEADING_COMMENTS.match(text).end()
+    return [w.upper() for w in WORD.findall(text[start:start + 300])[:n]]
+
+
+def statement_kind(words: list[str]) -> str:
+    """What the report calls a statement: ``CREATE TABLE``, ``ALTER TABLE``, ``INSERT INTO``..."""
+    if words[:1] == ["CREATE"]:
+        return f"CREATE {created_object(words)}"
+    return " ".join(words[:2]) or "UNKNOWN"
 
 
 def created_object(words: list[str]) -> str | None:

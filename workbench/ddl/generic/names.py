@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel
 
 from workbench.ddl.generic.dialects import DATABASE_IS_SCHEMA
 
@@ -25,6 +26,11 @@ class Names:
     fold: Callable[[str], str]
     default_db: str | None  # from USE, where a database is a schema
     nested_schema: str | None  # inside CREATE SCHEMA s CREATE TABLE ...
+
+    def render(self, node: exp.Expression) -> str:
+        """A fragment written back in its own dialect; what sqlglot cannot write there stays as it writes it
+        (a warning on the terminal would only repeat what the model keeps as text)."""
+        return node.sql(dialect=self.dialect, unsupported_level=ErrorLevel.IGNORE)
 
     def name(self, node: exp.Expression | None) -> str | None:
         """An identifier as the engine stores it: quoted as written, unquoted folded like the dialect."""
@@ -48,5 +54,5 @@ class Names:
         names = []
         for item in items:
             ident = key_of(item)
-            names.append(self.name(ident) if ident is not None else item.sql(dialect=self.dialect))
+            names.append(self.name(ident) if ident is not None else self.render(item))
         return tuple(names)

@@ -57,12 +57,20 @@ class Objects(TableElements):
             self.add(stmt, "CREATE TABLE", NOT_MODELLED, "a temporary table lives for one session: not modelled")
             return
         schema, name = self.table_ref(node.this.this)
+        if qualified(schema, name) in self.builder.tables and node.args.get("exists"):
+            self.add(stmt, "CREATE TABLE", NOT_MODELLED, f"table {qualified(schema, name)} already exists "
+                                                         f"(IF NOT EXISTS): the first definition is kept")
+            return
         draft = self.builder.add_table(name, schema)
-        for prop in props:
-            if isinstance(prop, exp.SchemaCommentProperty):
-                draft.comment = prop.this.name
-        for element in node.this.expressions:
-            self.table_element(draft, element)
+        try:
+            for prop in props:
+                if isinstance(prop, exp.SchemaCommentProperty):
+                    draft.comment = prop.this.name
+            for element in node.this.expressions:
+                self.table_element(draft, element)
+        except Exception:  # a statement that fails half-way leaves no table behind
+            self.builder.discard_table(draft.key)
+            raise
         if self.without_rowid and draft.primary_key is not None:
             for column in draft.primary_key.columns:  # a WITHOUT ROWID table enforces NOT NULL on its key
                 self.set_nullable(draft, column)
@@ -87,7 +95,7 @@ class Objects(TableElements):
             unique=bool(node.args.get("unique")),
             method=self.type_overrides.get("<method>") or (using.name.lower() if using else "btree"),
             include=self.keys(params.args.get("include") or []),
-            where=where.this.sql(dialect=self.dialect) if where is not None else None,
+            where=self.render(where.this) if where is not None else None,
         ))
         self.add(stmt, "CREATE INDEX", MODELLED)
 
@@ -124,7 +132,7 @@ class Objects(TableElements):
         materialized = bool(properties and any(isinstance(p, exp.MaterializedProperty)
                                                for p in properties.expressions))
         columns = self.keys(target.expressions) if isinstance(target, exp.Schema) else ()
-        self.builder.add_view(View(name, schema, query.sql(dialect=self.dialect), tuple(depends), materialized,
+        self.builder.add_view(View(name, schema, self.render(query), tuple(depends), materialized,
                                    columns))
         self.add(stmt, "CREATE VIEW", MODELLED)
 
@@ -149,7 +157,7 @@ class Objects(TableElements):
                               | exp.UniqueColumnConstraint | exp.CheckColumnConstraint):
                     done += self.table_element(draft, part)
                 else:
-                    skipped.append(part.sql(dialect=self.dialect))
+                    skipped.append(self.render(part))
         skipped += self.ignored
         if skipped:
             self.add(stmt, kind, NOT_MODELLED, f"{done} parts modelled; not modelled: " + "; ".join(skipped))

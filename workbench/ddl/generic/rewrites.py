@@ -14,20 +14,25 @@ from workbench.ddl.generic.keywords import SQLITE_CONSTRAINT_WORDS, VIEW_OPTIONS
 from workbench.ddl.generic.names import Names
 from workbench.ddl.split import Statement
 
+_CLUSTERING = re.compile(r"\b(?:PRIMARY\s+KEY|UNIQUE)\s+((?:NON)?CLUSTERED)\b", re.IGNORECASE)
+
 
 class Rewrites(Names):
-    """Re-parses SQLite free-form types, MySQL ``USING BTREE`` and MySQL view options."""
+    """Re-parses SQLite free-form types, MySQL ``USING BTREE`` and view options, T-SQL key clustering."""
 
     source: str
     tokens: list[Token] | None
     type_overrides: dict[str, str]
     without_rowid: bool
+    rewrite_notes: list[str]  # what a rewrite left out, reported with the statement
 
     def reparse(self, stmt: Statement, words: list[str]) -> list[exp.Expression] | None:
         """Rewrite known shapes sqlglot cannot read into ones it can, or None."""
         rewritten = None
         if words[:2] == ["CREATE", "TABLE"] and self.dialect == "sqlite":
             rewritten = self.sqlite_free_types(stmt.text)
+        elif words[:1] in (["CREATE"], ["ALTER"]) and self.dialect in ("tsql", "fabric"):
+            rewritten = self.strip_clustering(stmt.text)
         elif created_object(words) == "INDEX":
             rewritten = self.strip_index_using(stmt.text)
         elif created_object(words) == "VIEW":
@@ -79,6 +84,16 @@ class Rewrites(Names):
             return None
         for start, end, new in reversed(edits):
             text = text[:start] + new + text[end:]
+        return text
+
+    def strip_clustering(self, text: str) -> str | None:
+        """T-SQL ``PRIMARY KEY NONCLUSTERED (...)`` / ``UNIQUE CLUSTERED``: how a key is stored, not what it is."""
+        found = list(_CLUSTERING.finditer(text))
+        if not found:
+            return None
+        self.rewrite_notes.append(f"{found[0].group(1).upper()} (how the key is stored)")
+        for match in reversed(found):
+            text = text[:match.start(1)] + text[match.end(1):]
         return text
 
     def strip_index_using(self, text: str) -> str | None:

@@ -15,7 +15,7 @@ from pglast.enums import ObjectType
 
 from workbench.ddl.postgres.context import Context
 from workbench.ddl.postgres.deparse import deparse
-from workbench.ddl.postgres.tables import NotModelled, add_column, add_constraint, has_column, identity
+from workbench.ddl.postgres.tables import NotModelled, add_column, add_constraint, identity
 from workbench.ddl.postgres.types import type_text
 from workbench.ddl.report import ERROR, MODELLED, NOT_MODELLED
 from workbench.errors import UnknownNameError, WorkbenchError
@@ -77,7 +77,7 @@ def _add_constraint(ctx: Context, draft: TableDraft, _node: ast.AlterTableStmt, 
 
 
 def _add_column(ctx: Context, draft: TableDraft, _node: ast.AlterTableStmt, command: ast.AlterTableCmd) -> str:
-    if command.missing_ok and has_column(draft, command.def_.colname):
+    if command.missing_ok and draft.has_column(command.def_.colname):
         raise NotModelled(f"column {command.def_.colname} already exists (IF NOT EXISTS)")
     for constraint, column in add_column(ctx, draft, command.def_):
         add_constraint(ctx, draft, constraint, column)
@@ -116,7 +116,7 @@ def _column_type(ctx: Context, draft: TableDraft, _node: ast.AlterTableStmt, com
 
 
 def _drop_column(ctx: Context, draft: TableDraft, _node: ast.AlterTableStmt, command: ast.AlterTableCmd) -> str:
-    if command.missing_ok and not has_column(draft, command.name):
+    if command.missing_ok and not draft.has_column(command.name):
         raise NotModelled(f"column {command.name} does not exist (IF EXISTS)")
     del draft.columns[draft.column_position(command.name)]
     return ""

@@ -23,14 +23,24 @@ from workbench.ddl.postgres.deparse import names_of
 from workbench.ddl.postgres.split import META, Piece, split_script
 from workbench.ddl.postgres.tables import NotModelled, create_index, create_table
 from workbench.ddl.postgres.types import canonical_type
-from workbench.ddl.report import ERROR, MODELLED, NOT_MODELLED, ImportReport, ImportResult
-from workbench.errors import DDLSyntaxError, WorkbenchError
+from workbench.ddl.report import (
+    ERROR,
+    MODELLED,
+    NESTED_TOO_DEEPLY,
+    NOT_MODELLED,
+    NOTHING_READ,
+    NUL_BYTE,
+    ImportReport,
+    ImportResult,
+)
+from workbench.errors import WorkbenchError
 from workbench.schema.builder import SchemaBuilder
 
 __all__ = ["canonical_type", "import_postgres"]
 
 _KEYWORDS = RESERVED_KEYWORDS | UNRESERVED_KEYWORDS | COL_NAME_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS
 _DATA = "data (INSERT/COPY) is not modelled"
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?(?:\*/|$)", re.DOTALL)
 _DATA_HEAD = re.compile(r"(insert|copy|update|delete|truncate)\b", re.IGNORECASE)
 _REASONS = {
     "CreateFunctionStmt": "functions are not modelled", "AlterFunctionStmt": "functions are not modelled",
@@ -67,26 +77,43 @@ def import_postgres(text: str, *, file: str | None = None) -> ImportResult:
     for piece in split_script(text):
         line, column = ctx.position(piece.start)
         ctx.where = Where(line, column, piece.text)
-        if piece.kind == META:
-            command = piece.text.split()[0]
-            ctx.outcome(f"psql {command}", NOT_MODELLED, "psql meta-commands are not SQL; not modelled")
-            continue
+        before = len(ctx.report.outcomes)
         try:
-            if _DATA_HEAD.match(piece.text):  # check the syntax without building a large Python tree
-                parser.parse_sql_json(piece.text)
-                _data(ctx, piece)
-                continue
-            statements = parse_sql(piece.text)
-        except ParseError as error:
-            _syntax_error(ctx, piece, error)
-            continue
-        for raw in statements:
-            if len(statements) > 1:
-                offset = len(piece.text.encode()[: raw.stmt_location].decode(errors="ignore"))
-                line, column = ctx.position(piece.start + offset)
-                ctx.where = Where(line, column, piece.text[offset:])
-            _import_statement(ctx, raw.stmt, piece)
+            _import_piece(ctx, piece)
+            failure = NOTHING_READ if len(ctx.report.outcomes) == before else None  # never dropped silently
+        except RecursionError:
+            del ctx.report.outcomes[before:]
+            failure = NESTED_TOO_DEEPLY
+        if failure:
+            ctx.where = Where(line, column, piece.text)
+            ctx.outcome(_kind_from_text(piece.text), ERROR, failure)
     return ImportResult(ctx.builder.build(), ctx.report)
+
+
+def _import_piece(ctx: Context, piece: Piece) -> None:
+    if piece.kind == META:
+        command = piece.text.split()[0]
+        ctx.outcome(f"psql {command}", NOT_MODELLED, "psql meta-commands are not SQL; not modelled")
+        return
+    if "\x00" in piece.text:  # the C parser would stop reading at it
+        ctx.where = Where(*ctx.position(piece.start + piece.text.index("\x00")), piece.text)
+        ctx.outcome(_kind_from_text(piece.text), ERROR, NUL_BYTE)
+        return
+    try:
+        if _DATA_HEAD.match(piece.text):  # check the syntax without building a large Python tree
+            parser.parse_sql_json(piece.text)
+            _data(ctx, piece)
+            return
+        statements = parse_sql(piece.text)
+    except ParseError as error:
+        _syntax_error(ctx, piece, error)
+        return
+    for raw in statements:
+        if len(statements) > 1:
+            offset = len(piece.text.encode()[: raw.stmt_location].decode(errors="ignore"))
+            line, column = ctx.position(piece.start + offset)
+            ctx.where = Where(line, column, piece.text[offset:])
+        _import_statement(ctx, raw.stmt, piece)
 
 
 def _data(ctx: Context, piece: Piece) -> None:
@@ -97,10 +124,14 @@ def _data(ctx: Context, piece: Piece) -> None:
 def _syntax_error(ctx: Context, piece: Piece, error: ParseError) -> None:
     message, location = error.args[0], error.args[1] if len(error.args) > 1 else 0
     line, column = ctx.position(piece.start + min(location, len(piece.text)))
-    source_line = ctx.text.splitlines()[line - 1] if ctx.text else ""
-    failure = DDLSyntaxError(message, file=ctx.report.file, line=line, column=column, snippet=source_line.strip())
-    kind = _kind_from_text(piece.text)
-    ctx.report.add(line, kind, ERROR, str(failure).splitlines()[0], piece.text, column)
+    head, near, rest = message.partition(' at or near "')
+    if near and ("\n" in rest or len(rest) > 60):  # the server quotes the rest of the statement: keep a line
+        message = f'{head}{near}{rest.splitlines()[0][:60]}…"'
+    if message.startswith("unterminated") and not ctx.text[piece.start + len(piece.text):].strip():
+        last = ctx.position(len(ctx.text.rstrip()))[0]
+        message += (f"; everything from here to the end of the file (line {last}) is inside it and was not "
+                    f"imported: close it")
+    ctx.report.add(line, _kind_from_text(piece.text), ERROR, message, piece.text, column)
 
 
 def _import_statement(ctx: Context, node: ast.Node, piece: Piece) -> None:
@@ -145,7 +176,7 @@ def _statement_kind(node: ast.Node, text: str) -> str:
 def _kind_from_text(text: str) -> str:
     """The leading keywords of a statement (at most two, ``OR REPLACE`` skipped): ``CREATE TRIGGER``."""
     words = []
-    for word in re.findall(r"[A-Za-z_]+", text[:120]):
+    for word in re.findall(r"[A-Za-z_]+", _COMMENT.sub(" ", text[:300])[:120]):
         if word.lower() not in _KEYWORDS or len(words) == 2:
             break
         if word.lower() not in ("or", "replace"):
@@ -158,19 +189,13 @@ def _kind_from_text(text: str) -> str:
 
 def _create_table(ctx: Context, node: ast.CreateStmt) -> tuple[str, str] | None:
     schema, name = ctx.qualify(node.relation.schemaname, node.relation.relname)
-    if f"{schema}.{name}" in ctx.builder.tables:
-        if node.if_not_exists:
-            return NOT_MODELLED, f"table {schema}.{name} already exists (IF NOT EXISTS)"
-        raise DuplicateObject(f"table {schema}.{name} already exists; drop it first or use IF NOT EXISTS")
+    if f"{schema}.{name}" in ctx.builder.tables and node.if_not_exists:
+        return NOT_MODELLED, f"table {schema}.{name} already exists (IF NOT EXISTS)"
     notes = create_table(ctx, node)
     ctx.outcome("CREATE TABLE", MODELLED)
     for note in notes:
         ctx.outcome("CREATE TABLE (part)", NOT_MODELLED, note)
     return None
-
-
-class DuplicateObject(WorkbenchError):
-    """A CREATE for a name the script already created."""
 
 
 def _create_index(ctx: Context, node: ast.IndexStmt) -> tuple[str, str] | str:

@@ -69,27 +69,32 @@ def split_script(text: str) -> Iterator[Piece]:
 
 
 def _skip_blank(text: str, pos: int) -> int:
-    """Skip whitespace and comments (``/* */`` comments nest in PostgreSQL)."""
+    """Skip whitespace and comments (``/* */`` comments nest in PostgreSQL).
+
+    A comment that is never closed is not skipped: it becomes a statement of its own, which the
+    parser reports as unterminated, instead of swallowing the rest of the file unseen.
+    """
     while True:
         pos = _BLANK.match(text, pos).end()
-        if not text.startswith("/*", pos):
+        if not text.startswith("/*", pos) or (end := _comment_end(text, pos)) is None:
             return pos
-        pos = _comment_end(text, pos)
+        pos = end
 
 
-def _comment_end(text: str, pos: int) -> int:
-    depth, pos = 0, pos
+def _comment_end(text: str, pos: int) -> int | None:
+    """Where the (nested) comment opening at ``pos`` ends, or None when it is never closed."""
+    depth = 0
     while pos < len(text):
         opening, closing = text.find("/*", pos), text.find("*/", pos)
         if closing < 0:
-            return len(text)
+            return None
         if 0 <= opening < closing:
             depth, pos = depth + 1, opening + 2
         else:
             depth, pos = depth - 1, closing + 2
             if depth == 0:
                 return pos
-    return len(text)
+    return None
 
 
 def _line_end(text: str, pos: int) -> int:
@@ -104,7 +109,7 @@ def _statement_end(text: str, start: int) -> tuple[int, int]:
     while (match := _TOKEN.search(text, pos)) is not None:
         token, pos = match.group(), match.end()
         if token == "/*":
-            pos = _comment_end(text, match.start())
+            pos = _comment_end(text, match.start()) or len(text)
         elif token[0] == "$":
             close = text.find(token, pos)
             pos = len(text) if close < 0 else close + len(token)

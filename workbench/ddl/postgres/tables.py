@@ -46,15 +46,22 @@ def walk(node: object) -> Iterator[ast.Node]:
             yield from walk(item)
 
 
-def has_column(draft: TableDraft, name: str) -> bool:
-    return any(c.name == name for c in draft.columns)
-
-
 def create_table(ctx: Context, node: ast.CreateStmt) -> list[str]:
-    """Fill a new draft from CREATE TABLE; returns notes on the parts the model does not hold."""
+    """Fill a new draft from CREATE TABLE; returns notes on the parts the model does not hold.
+
+    A statement that fails half-way leaves no table behind, as on the server.
+    """
     schema, name = ctx.qualify(node.relation.schemaname, node.relation.relname)
     draft = ctx.builder.add_table(name, schema)
-    ctx.relations(schema).add(name)
+    try:
+        return _fill_table(ctx, draft, node)
+    except Exception:
+        ctx.builder.discard_table(draft.key)
+        raise
+
+
+def _fill_table(ctx: Context, draft: TableDraft, node: ast.CreateStmt) -> list[str]:
+    ctx.relations(draft.schema).add(draft.name)
     notes = []
     if node.partbound is not None:
         parent = ctx.table(node.inhRelations[0])
@@ -85,10 +92,11 @@ def create_table(ctx: Context, node: ast.CreateStmt) -> list[str]:
 
 def add_column(ctx: Context, draft: TableDraft, node: ast.ColumnDef) -> list[tuple[ast.Constraint, str]]:
     """Add (or, in a PARTITION OF, refine) a column; returns its key/check constraints for later."""
-    existing = has_column(draft, node.colname) if draft.parent else False
+    existing = draft.parent is not None and draft.has_column(node.colname)
     if existing:
         column = draft.columns[draft.column_position(node.colname)]
     else:
+        draft.require_new_column(node.colname)  # before a serial registers its sequence
         base = serial_base(node.typeName)
         column = Column(node.colname, base or type_text(node.typeName))
         if base:
@@ -176,7 +184,7 @@ def _add_key(ctx: Context, draft: TableDraft, node: ast.Constraint, column: str 
         name = node.conname or choose_name(draft.name, addition, label, ctx.relations(schema))
         ctx.relations(schema).add(name)
     ctx.constraints(schema).add(name)
-    missing = [c for c in columns if not has_column(draft, c)]
+    missing = [c for c in columns if not draft.has_column(c)]
     if missing:
         raise UnknownNameError(f"column of {draft.key}", missing[0], (c.name for c in draft.columns))
     if primary:

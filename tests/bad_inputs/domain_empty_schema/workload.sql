@@ -1,0 +1,3 @@
+-- name: by_id
+-- params: id = pick(items.id)
+SELECT name FROM items WHERE id = :id;

@@ -1,0 +1,2 @@
+-- Kunden (cp1252)
+CREATE TABLE kunden (id int PRIMARY KEY, straﬂe text);

@@ -1,0 +1,2 @@
+-- name: search
+SELECT * FROM products WHERE name = 'café';

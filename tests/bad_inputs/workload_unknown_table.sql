@@ -1,0 +1,2 @@
+-- name: ghosts
+SELECT * FROM ghosts;
