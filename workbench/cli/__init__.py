@@ -11,9 +11,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from workbench.cli.signals import exit_on_termination
 from workbench.errors import WorkbenchError
 
-MODULES = ("schema", "data", "lint", "study", "advise")  # workbench.cli.<module>, in `workbench --help` order
+# workbench.cli.<module>, in `workbench --help` order
+MODULES = ("schema", "data", "lint", "study", "advise", "sandboxes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    exit_on_termination()  # SIGTERM cleans up like a normal exit (workbench/cli/signals.py)
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
