@@ -25,6 +25,8 @@ from user_server import PASSWORD, UserServer
 
 from workbench.domains import datasets_root
 from workbench.engines import markers
+from workbench.engines.introspect import schema_from_catalog
+from workbench.errors import WorkbenchError
 
 pytestmark = pytest.mark.postgres
 WORKBENCH = str(Path(sys.executable).parent / "workbench")
@@ -164,6 +166,10 @@ def test_a_url_libpq_would_misread_or_reject_is_refused_without_the_password(use
     wrong = workbench("load", "ecommerce", "--engine", user.url(password="Wr0ng/%#pass"), "--quiet")
     assert wrong.returncode == 2 and "password authentication failed" in wrong.stderr
     assert "Wr0ng" not in wrong.stderr + wrong.stdout and "percent-encoded" in wrong.stderr
+    with pytest.raises(WorkbenchError) as caught:
+        schema_from_catalog(user.url(password="Wr0ng/%#pass"))
+    assert "Wr0ng" not in str(caught.value) and caught.value.__cause__ is None
+    assert {t.key for t in schema_from_catalog(user.url(), ["app"]).tables} == {"app.accounts", "app.invoices"}
     assert leaks(printed) == []
 
 

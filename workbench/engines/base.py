@@ -96,7 +96,7 @@ class LoadInterrupted(WorkbenchError):
     """A table's load failed and was rolled back; earlier tables stay complete (see ``load_status()``)."""
 
     def __init__(self, table: str, rows_sent: int, total: int, complete: list[str], cause: BaseException, *,
-                 connection_lost: bool = False):
+                 connection_lost: bool = False, reason: str | None = None):
         self.table, self.rows_sent, self.total, self.complete = table, rows_sent, total, complete
         self.connection_lost = connection_lost
         done = ", ".join(complete) if complete else "none"
@@ -105,7 +105,7 @@ class LoadInterrupted(WorkbenchError):
                else f"correct the data of {table!r} (types, NULLs, keys) and load it again")
         super().__init__(
             f"loading table {table!r} failed after {rows_sent:,} of {total:,} rows were sent: "
-            f"{type(cause).__name__}: {str(cause).strip()}\n"
+            f"{type(cause).__name__}: {(reason or str(cause)).strip()}\n"
             f"its transaction was rolled back, so {table!r} is empty; tables loaded completely before it: {done}\n"
             f"fix: {fix}"
         )
@@ -219,6 +219,10 @@ class Engine(ABC):
     def _connection_lost(self, error: BaseException) -> bool:
         """True when ``error`` means the server went away (not that the data was wrong)."""
         return False
+
+    def _scrub(self, text: str) -> str:
+        """A message from the engine's driver or server, safe to show (no password); as is by default."""
+        return text
 
     def _guard(self, sql: str) -> None:
         """Refuse a statement this engine must not run (the URL sandbox); nothing by default."""
@@ -413,9 +417,9 @@ class Engine(ABC):
             try:
                 self._record(self._bookkeeping_row(model.key, sent, "failed"))
             except Exception as unrecorded:  # e.g. the server died: the load error matters more
-                error.add_note(f"the failure could not be recorded in {BOOKKEEPING}: {unrecorded}")
+                error.add_note(f"the failure could not be recorded in {BOOKKEEPING}: {self._scrub(str(unrecorded))}")
             if isinstance(error, Exception):
-                raise LoadInterrupted(model.key, sent, data.num_rows, complete, error,
+                raise LoadInterrupted(model.key, sent, data.num_rows, complete, error, reason=self._scrub(str(error)),
                                       connection_lost=self._connection_lost(error)) from error
             raise
         return TableLoad(model.key, data.num_rows, time.perf_counter() - started, method)

@@ -16,7 +16,6 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pandas as pd
 import psutil
@@ -146,6 +145,18 @@ def sandboxes(connection: psycopg.Connection) -> list[Sandbox]:
     return found
 
 
+def stale_warning(found: Iterable[Sandbox], where: str) -> str | None:
+    """What to say about the stale sandboxes among ``found`` (None when there are none)."""
+    stale = [s for s in found if s.state() == "stale"]
+    if not stale:
+        return None
+    names = ", ".join(s.name for s in stale[:5]) + (" ..." if len(stale) > 5 else "")
+    size = sum(s.bytes or 0 for s in stale) / 1024 ** 2
+    return (f"{len(stale)} stale workbench sandbox(es) on {where} ({size:,.1f} MB), left by runs that ended without "
+            f"cleaning up: {names}; list them with `workbench sandboxes --engine TARGET`, drop them with "
+            f"`workbench sandboxes --engine TARGET --drop-stale`")
+
+
 def table(found: Iterable[Sandbox], max_age: timedelta = MAX_AGE) -> pd.DataFrame:
     """One row per sandbox: kind, name, state, size, when, which process and command made it."""
     rows = [(s.kind, s.name, s.state(max_age), s.bytes, s.mark.started_at, s.mark.hostname, s.mark.pid,
@@ -189,9 +200,3 @@ def _command() -> str:
     """This process's command line, with any connection target shown by its label (never a password)."""
     program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
     return " ".join([program, *(shown(arg) for arg in sys.argv[1:])])[:300]
-
-
-def describe(sandbox: Sandbox) -> dict[str, Any]:
-    """A sandbox as plain data (for ``--json``)."""
-    return {"kind": sandbox.kind, "name": sandbox.name, "state": sandbox.state(), "bytes": sandbox.bytes,
-            "namespaces": list(sandbox.parts), **json.loads(sandbox.mark.json())}

@@ -621,21 +621,13 @@ class PostgresEngine(Engine):
             self._connection.close()
 
     def _warn_stale(self) -> None:
-        """Warn once per server and process about sandboxes a killed run left there."""
-        if self._location in _WARNED:
-            return
-        _WARNED.add(self._location)
-        try:
-            stale = [s for s in markers.sandboxes(self._conn) if s.state() == "stale"]
-        except psycopg.Error:
-            return
-        if stale:
-            size = sum(s.bytes or 0 for s in stale) / 1024 ** 2
-            warnings.warn(f"{len(stale)} stale workbench sandbox(es) on {self._location} ({size:,.1f} MB), left by "
-                          f"runs that ended without cleaning up: {', '.join(s.name for s in stale[:5])}"
-                          f"{' ...' if len(stale) > 5 else ''}; list them with `workbench sandboxes --engine "
-                          f"TARGET`, drop them with `workbench sandboxes --engine TARGET --drop-stale`",
-                          StaleSandboxWarning, stacklevel=3)
+        """Warn once per server and process about sandboxes killed runs left there."""
+        where = self.server.where()
+        if where not in _WARNED:
+            _WARNED.add(where)
+            with suppress(psycopg.Error):  # listing needs only the catalog; a refusal just means no warning
+                if message := markers.stale_warning(markers.sandboxes(self._conn), where):
+                    warnings.warn(message, StaleSandboxWarning, stacklevel=3)
 
     def _describe(self) -> str:
         where = f"database {self.database}" if self.database else f"sandbox {self.sandbox}"
@@ -657,6 +649,9 @@ class PostgresEngine(Engine):
 
     def _failed(self, sql_text: str, error: psycopg.Error) -> WorkbenchError:
         return WorkbenchError(f"PostgreSQL: {self.server.scrub(str(error))}\n    in: {sql_text.strip()[:500]}")
+
+    def _scrub(self, text: str) -> str:
+        return self.server.scrub(text)
 
     def _connection_lost(self, error: BaseException) -> bool:
         return isinstance(error, psycopg.OperationalError) or self._connection.closed
