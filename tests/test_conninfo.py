@@ -66,3 +66,14 @@ def test_plain_values_are_shown_as_they_are():
     for text in ("duckdb", "ratio = 2", "search_path", "4MB", "duckdb:/tmp/x.duckdb"):
         assert shown(text) == text
     assert hidden("postgresq://me:pw@db/x") == "postgresq://(rest not shown)"
+
+
+def test_a_url_inside_other_text_is_not_shown_and_commands_show_labels(monkeypatch):
+    from workbench.engines.markers import Mark
+
+    assert "s3cret" not in shown("--engine=postgresql://ann:s3cret@db/shop")
+    monkeypatch.setattr("sys.argv", ["/venv/bin/workbench", "load", "--engine=postgresql://ann:s3cret@db/shop",
+                                     "--engine", "host=db password=s3cret", "--scale=ci"])
+    command = Mark.here().command
+    assert "s3cret" not in command
+    assert command == "workbench load --engine=host=db user=ann dbname=shop --engine host=db --scale=ci"

@@ -173,8 +173,14 @@ def test_a_url_libpq_would_misread_or_reject_is_refused_without_the_password(use
     assert leaks(printed) == []
 
 
+def _interruptible() -> None:
+    """SIGINT as in a terminal (a shell starts background jobs, e.g. CI's, with SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_and_wait_for_a_sandbox(user: UserServer, argv: list[str]) -> subprocess.Popen:
-    process = subprocess.Popen([WORKBENCH, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([WORKBENCH, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_interruptible)
     deadline = time.monotonic() + 60
     while not marked(user) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -307,10 +307,10 @@ def _advice(engine: Engine, schema: Schema, evaluator: Evaluator, selection: Sel
         create_statement(engine.dialect, schema, step.candidate, found), step.bytes,
         evaluator.build_seconds.get(step.candidate.key, float("nan")), step.saved_ms, step.write_ms,
         tuple(sorted(step.candidate.queries))) for step in selection.steps]
+    setup = setup if uses_trigram and not found else []  # found on the user's database: nothing to create
     return Advice(engine.name, budget_bytes, recommendations, _drops(engine, schema, evaluator, chosen), frame,
-                  evaluator.weighted(before), evaluator.weighted(after), setup if uses_trigram and not found else [],
-                  notes,
-                  count, evaluator.executions, schema, tuple(s.candidate for s in selection.steps))
+                  evaluator.weighted(before), evaluator.weighted(after), setup, notes, count, evaluator.executions,
+                  schema, tuple(s.candidate for s in selection.steps))
 
 
 def _drops(engine: Engine, schema: Schema, evaluator: Evaluator, chosen: IndexSet) -> list[Drop]:

@@ -22,6 +22,7 @@ from sqlglot import exp
 from workbench.bench.variants import Variant, transpile
 from workbench.ddl.export.indexes import index_statement
 from workbench.engines import Engine, connect
+from workbench.engines.conninfo import ConnInfo
 from workbench.engines.extensions import MissingExtension
 from workbench.errors import WorkbenchError
 from workbench.schema.model import Schema
@@ -62,7 +63,7 @@ class Prepared:
             self.engine.close()
 
 
-def prepare(base: Engine, target: str, schema: Schema, data: dict[str, pa.Table], variant: Variant,
+def prepare(base: Engine, target: str | ConnInfo, schema: Schema, data: dict[str, pa.Table], variant: Variant,
             directory: Path) -> Prepared:
     """The variant's own database built from the loaded ``base`` (or from ``data`` where cloning is not possible).
 
@@ -134,7 +135,7 @@ def setup_sql(variant: Variant, dialect: str) -> list[str]:
     return [transpile(statement, "postgres", dialect) for statement in variant.setup]
 
 
-def _partitioned(target: str, schema: Schema, data: dict[str, pa.Table], variant: Variant,
+def _partitioned(target: str | ConnInfo, schema: Schema, data: dict[str, pa.Table], variant: Variant,
                  directory: Path) -> tuple[Engine, list[str], int]:
     """A new engine holding the data with the variant's partitioning: (engine, its own DDL, partitions)."""
     from workbench.bench.partition_load import load_partitioned

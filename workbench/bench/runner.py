@@ -34,6 +34,7 @@ from workbench.bench.prepare import Prepared, prepare
 from workbench.bench.store import Store, now
 from workbench.bench.writes import insert_rate, insert_sample
 from workbench.engines import Engine, connect
+from workbench.engines.conninfo import ConnInfo
 from workbench.errors import WorkbenchError
 
 PHASES = ("cold", "warmup", "measure")
@@ -114,7 +115,7 @@ def run_study(study: Any, out: Path, *, resume: bool = False, progress: bool = T
     return Results.load(out)
 
 
-def engine_name(target: str) -> str:
+def engine_name(target: str | ConnInfo) -> str:
     """The name results carry for a study's engine target (``duckdb``, ``postgres`` or a PostgreSQL URL)."""
     return target if target in ("duckdb", "postgres") else "postgres"
 
@@ -122,7 +123,7 @@ def engine_name(target: str) -> str:
 class EngineRun:
     """One engine's part of a study: base load, variants, rounds, plans, server times, write cost."""
 
-    def __init__(self, study: Any, target: str, data: dict[str, pa.Table], store: Store, bar: tqdm):
+    def __init__(self, study: Any, target: str | ConnInfo, data: dict[str, pa.Table], store: Store, bar: tqdm):
         self.study, self.target, self.data, self.store, self.bar = study, target, data, store, bar
         self.base: Engine | None = None
         self.name = engine_name(target)  # the engine's own name once connected

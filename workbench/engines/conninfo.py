@@ -82,6 +82,8 @@ def shown(text: str) -> str:
             return ConnInfo.parse(text).label
         except WorkbenchError:
             return hidden(text)
+    if any(scheme in text for scheme in URL_SCHEMES):  # a URL inside other text: nothing of it is shown
+        return hidden(text)
     if "=" not in text:
         return text
     try:

@@ -199,4 +199,10 @@ def drop_owned(connection: psycopg.Connection, owns: Iterable[tuple[str, str]]) 
 def _command() -> str:
     """This process's command line, with any connection target shown by its label (never a password)."""
     program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
-    return " ".join([program, *(shown(arg) for arg in sys.argv[1:])])[:300]
+    return " ".join([program, *map(_shown_argument, sys.argv[1:])])[:300]
+
+
+def _shown_argument(argument: str) -> str:
+    """An argument, ``--option=value`` included, with a connection target shown by its label."""
+    option, equals, value = argument.partition("=")
+    return f"{option}={shown(value)}" if argument.startswith("--") and equals else shown(argument)
