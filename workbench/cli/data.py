@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+from typing import TYPE_CHECKING
 
 from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.engines.postgres import PostgresEngine
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
@@ -61,10 +66,8 @@ def _place(engine: str, schema: str | None) -> str | None:
     return None
 
 
-def _kept(engine: object, kind: str, name: str, target: str) -> str:
+def _kept(engine: PostgresEngine, kind: str, name: str, target: str) -> str:
     """How to query and remove a kept load (never the password: the server is shown by its label)."""
-    from workbench.engines.conninfo import ConnInfo
-
     server = engine.server
     if kind == "schema":
         schemas = ", ".join(engine.schemas)
@@ -75,18 +78,12 @@ def _kept(engine: object, kind: str, name: str, target: str) -> str:
     psql = server.bin_dir / "psql"
     stop = f"{server.bin_dir / 'pg_ctl'} -D {server.data_directory} stop"
     owner = server.data_directory.owner()
-    if owner != _user():
+    if owner != getpass.getuser():
         stop = f"runuser -u {owner} -- {stop}"
     return (f"kept: database {name} on the embedded PostgreSQL server in {server.data_directory}, which keeps "
-            f"running\n  query it:  {psql} \"{ConnInfo.parse(server.url(name)).label}\"\n"
+            f"running\n  query it:  {psql} \"{server.where(name)}\"\n"
             f"  remove it: workbench drop {name} --engine {target}\n"
             f"  stop the server: {stop}   (any workbench command on --engine {target} starts it again)")
-
-
-def _user() -> str:
-    import getpass
-
-    return getpass.getuser()
 
 
 def register(commands: argparse._SubParsersAction) -> None:
