@@ -86,7 +86,7 @@ def main() -> None:
                      "payload": [f"row {i:08d} of the harness table" for i in range(1, args.rows + 1)]})
     with PostgresEngine.embedded() as engine, tempfile.TemporaryDirectory() as folder:
         engine.load(schema, {TABLE: data}, progress=False)
-        engine.execute("VACUUM ANALYZE")
+        engine.vacuum()
         script = Path(folder) / "lookup.sql"
         script.write_text(f"\\set id random(1, {args.rows})\nSELECT * FROM {TABLE} WHERE id = :id;\n")
         print(f"PostgreSQL {engine.version}, {args.rows:,} rows, {per_round * rounds:,} lookups a side in {rounds} "

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import psycopg
 import pyarrow as pa
 import pytest
 
@@ -150,15 +151,42 @@ def test_dry_run_equals_apply_and_apply_stays_in_the_sandbox(items_pg):
     engine, schema = items_pg
     advice = advise(engine, schema, workload(LOOKUP, schema), budget_mb=50, draws=2, progress=False)
     planned = advice.sql(engine=engine)
-    assert planned == advice.sql()
     assert advice.apply(engine) == planned
     built = set(engine.index_sizes()["index"])
     assert {r.name for r in advice.recommendations} <= built
     sandbox = engine.sandbox
     assert sandbox and all(f"{sandbox}." in s for s in planned if s.startswith("CREATE INDEX"))
+    for statement in advice.sql(drops=True):  # for the user: the model's own names, not a sandbox gone after
+        assert sandbox not in statement and "workbench_" not in statement
+    assert [s.replace(f"{sandbox}.", "public.") for s in planned] == advice.sql()
     outside = replace(advice, setup=["DROP INDEX public.items_pkey"])
     with pytest.raises(WorkbenchError, match="sandbox"):
         outside.apply(engine)
+
+
+NOTE_SEARCH = """-- name: search weight=10
+-- params: t = between(1000, 9999)
+SELECT id FROM items WHERE note LIKE '%' || :t || '%';"""
+
+
+def test_trigram_advice_on_a_users_database_uses_its_extension_where_it_lives(pg_url, schema):
+    items = schema.with_tables((schema.table("items"),))
+
+    def advice():
+        with connect(pg_url) as engine:
+            load_items(engine, items)
+            return advise(engine, items, workload(NOTE_SEARCH, items), budget_mb=50, draws=2, progress=False)
+
+    absent = advice()
+    assert any("its owner can run `CREATE EXTENSION pg_trgm;`" in note for note in absent.notes)
+    assert not any("gin" in r.statement for r in absent.recommendations)
+    with psycopg.connect(pg_url, autocommit=True) as owner:  # the owner installs it, off the search path
+        owner.execute("CREATE SCHEMA ext")
+        owner.execute("CREATE EXTENSION pg_trgm SCHEMA ext")
+    present = advice()
+    trigram = [r.statement for r in present.recommendations if "gin" in r.statement]
+    assert trigram and "ext.gin_trgm_ops" in trigram[0] and present.setup == []
+    assert "workbench_" not in trigram[0]
 
 
 def test_selection_keeps_the_budget_and_skips_an_index_that_duplicates_a_pick(items_pg):

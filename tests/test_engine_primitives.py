@@ -234,15 +234,23 @@ def test_insert_seconds_leaves_rows_unchanged(engine: Engine):
 
 
 def test_server_times_see_a_query_after_it_ran(engine: Engine):
-    engine.reset_server_times()
-    assert engine.timed("SELECT count(*) FROM items WHERE price > 3").ok
+    assert engine.timed("SELECT count(*) FROM items WHERE price > 1").ok  # before the mark: not counted
+    engine.mark_server_times()
+    for price in (3, 4):
+        assert engine.timed(f"SELECT count(*) FROM items WHERE price > {price}").ok
     times = engine.server_times()
     assert list(times.columns) == list(SERVER_TIMES)
     if engine.name == "duckdb":
-        assert times.empty
+        assert times.empty and engine.server_times_unavailable()
         return
+    assert engine.server_times_unavailable() is None
     seen = times[times["query"].str.contains("FROM items WHERE price >", regex=False)]
-    assert seen["calls"].tolist() == [1] and seen["mean_exec_ms"].iloc[0] > 0
+    assert seen["calls"].tolist() == [2] and seen["mean_exec_ms"].iloc[0] > 0
+    engine.mark_server_times({"pricey": "SELECT count(*) FROM items WHERE price > 9", "other": "SELECT 1"})
+    for price in (5, 6, 7):
+        assert engine.timed(f"SELECT count(*) FROM items WHERE price > {price}").ok
+    named = engine.server_times()
+    assert named[["query", "calls"]].values.tolist() == [["pricey", 3]]  # by query id: any constant
 
 
 @pytest.mark.postgres
@@ -266,6 +274,18 @@ def test_url_sandbox_cannot_clone_and_refuses_writes_outside(pg_url: str, schema
         engine.drop_index(schema, "items", NAME_INDEX)
         assert "items_name_idx" not in set(engine.index_sizes()["index"])
         assert list(engine.server_times().columns) == list(SERVER_TIMES)
+        for statement in ("VACUUM ANALYZE", "ANALYZE", "VACUUM public.precious", "CLUSTER", "CHECKPOINT",
+                          "DISCARD ALL", "SELECT pg_stat_statements_reset()", "SELECT pg_stat_reset()",
+                          "SELECT set_config('search_path', 'public', false)", "REINDEX DATABASE x",
+                          "DO $$ BEGIN DELETE FROM public.precious; END $$",  # PL/pgSQL read by its own parser
+                          "DO $$ BEGIN PERFORM pg_stat_statements_reset(); END $$",
+                          "DO $$ BEGIN EXECUTE 'DELETE FROM ' || 'public.precious'; END $$",
+                          "DO LANGUAGE plpython3u $$ plpy.execute('DELETE FROM public.precious') $$"):
+            with pytest.raises(WorkbenchError, match="refusing"):
+                engine.execute(statement)
+        engine.execute("VACUUM (ANALYZE) items")  # its own table, unqualified: allowed
+        engine.execute("DO $$ DECLARE n bigint; BEGIN LOOP UPDATE items SET name = name WHERE id < 0; "
+                       "GET DIAGNOSTICS n = ROW_COUNT; EXIT WHEN n = 0; END LOOP; END $$")  # a batched backfill
     with psycopg.connect(pg_url, autocommit=True) as user:
         assert user.execute("SELECT count(*) FROM public.precious").fetchone() == (0,)
 

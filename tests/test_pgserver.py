@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from workbench.engines.pgserver import EmbeddedServer, Server, embedded_server, redact
+from workbench.engines.pgserver import EmbeddedServer, Server, embedded_server
 from workbench.errors import WorkbenchError
 
 
@@ -68,23 +68,9 @@ def test_too_long_prefix_is_refused(pg_server):
         pg_server.create_database("x" * 60)
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("postgresql://ann:s3cret@db.example:5432/shop", "postgresql://ann:***@db.example:5432/shop"),
-    ("postgres://ann:s3c@ret@db/shop?sslmode=require", "postgres://ann:***@db/shop?sslmode=require"),
-    ("postgresql://db/shop?user=ann&password=s3cret&sslmode=require",
-     "postgresql://db/shop?user=ann&password=***&sslmode=require"),
-    ("host=db user=ann password=s3cret dbname=shop", "host=db user=ann password=*** dbname=shop"),
-    ("host=db password = 's3 cret\\' x' dbname=shop", "host=db password = *** dbname=shop"),
-    ("postgresql://postgres:@/postgres?host=/tmp/pg", "postgresql://postgres:@/postgres?host=/tmp/pg"),
-    ("postgresql://ann@db/shop", "postgresql://ann@db/shop"),
-])
-def test_redact_hides_passwords(url, expected):
-    assert redact(url) == expected
-
-
 def test_passwords_stay_out_of_reprs_and_errors(tmp_path):
     server = Server(f"postgresql://ann:s3cret@/shop?host={tmp_path}&connect_timeout=2")
-    assert "s3cret" not in repr(server) and "ann:***@" in repr(server)
+    assert "s3cret" not in repr(server) and "user=ann" in repr(server)
     with pytest.raises(WorkbenchError) as caught:
         server.connect()
     assert "s3cret" not in str(caught.value) and "cannot connect" in str(caught.value)

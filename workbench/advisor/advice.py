@@ -3,15 +3,16 @@
 ``advise(engine, schema, workload, budget_mb=...)`` returns an :class:`Advice`: the CREATE INDEX
 statements (CONCURRENTLY on PostgreSQL), each query's measured time before and after (median of
 the seeded parameter draws), the weighted time saved, the storage used, and the existing indexes
-the workload does not use or that a longer index makes redundant. ``Advice.sql()`` is the dry-run
-twin of ``Advice.apply(engine)``.
+the workload does not use or that a longer index makes redundant. ``Advice.sql()`` names the tables as
+the model does (the user's own schema, not the sandbox the advice was measured in, which is gone after);
+``Advice.sql(engine=e)`` is the dry-run twin of ``Advice.apply(e)``, in that engine's names.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
@@ -23,7 +24,9 @@ from workbench.advisor.candidates import Candidate, candidates, describe
 from workbench.advisor.evaluate import Evaluator, IndexSet
 from workbench.advisor.schema_rules import covers, index_key, keys, sole_foreign_key_support
 from workbench.advisor.select import SCORES, Selection, greedy, improve
+from workbench.ddl.export.indexes import index_statement
 from workbench.engines import Engine
+from workbench.engines.extensions import qualified
 from workbench.errors import WorkbenchError
 from workbench.safe_display import safe_html
 from workbench.schema.model import Index, Schema
@@ -73,7 +76,7 @@ class Advice:
     queries: pd.DataFrame  # query, weight, before_ms, after_ms, status_before, status_after, same_answers
     before_ms: float
     after_ms: float
-    setup: list[str] = field(default_factory=list)  # e.g. CREATE EXTENSION pg_trgm, run before the indexes
+    setup: list[str] = field(default_factory=list)  # e.g. CREATE EXTENSION pg_trgm, to run before the indexes
     notes: list[str] = field(default_factory=list)
     candidates: int = 0
     executions: int = 0
@@ -93,7 +96,8 @@ class Advice:
         return sum(r.bytes for r in self.recommendations)
 
     def sql(self, *, drops: bool = False, engine: Engine | None = None) -> list[str]:
-        """The statements :meth:`apply` runs (the dry-run twin); for another ``engine``, its own names."""
+        """The statements to run on the user's database, naming tables as the model does; with ``engine``,
+        the statements :meth:`apply` runs there, in its own names (the dry-run twin)."""
         if engine is None:
             creates = [r.statement for r in self.recommendations]
             removals = [d.statement for d in self.drops]
@@ -245,23 +249,38 @@ def plot_budget_curve(curve: pd.DataFrame, ax=None):
     return ax
 
 
-def create_statement(engine: Engine, schema: Schema, candidate: Candidate) -> str:
-    """The engine's CREATE INDEX for a candidate; CONCURRENTLY on PostgreSQL (no write lock)."""
-    statement = engine.index_statement(schema, candidate.table, candidate.index)
-    if engine.dialect != "postgres":
-        return statement
-    tree = sqlglot.parse_one(statement, read="postgres")
-    tree.set("concurrently", True)
-    return tree.sql("postgres")
+def create_statement(place: Engine | str, schema: Schema, candidate: Candidate,
+                     extensions: Mapping[str, str] | None = None) -> str:
+    """CREATE INDEX for a candidate, CONCURRENTLY on PostgreSQL (no write lock): on an engine, in its stored
+    names; for a dialect, in the model's names, extension operator classes in ``extensions``' schemas."""
+    index = qualified(candidate.index, extensions or {})
+    tree = _create(place, schema, candidate.table, index)
+    if _dialect(place) == "postgres":
+        tree.set("concurrently", True)
+    return tree.sql(_dialect(place))
 
 
-def drop_statement(engine: Engine, schema: Schema, table: str, index: Index) -> str:
-    """DROP INDEX for an index of the model, as the engine names it (CONCURRENTLY on PostgreSQL)."""
-    create = sqlglot.parse_one(engine.index_statement(schema, table, index), read=engine.dialect)
+def drop_statement(place: Engine | str, schema: Schema, table: str, index: Index) -> str:
+    """DROP INDEX for an index of the model (CONCURRENTLY on PostgreSQL): on an engine, as it names it; for a
+    dialect, in the model's names."""
+    create = _create(place, schema, table, index)
     target = create.this.args["table"]
     name = exp.table_(create.this.this.copy(), db=target.args.get("db"), catalog=target.args.get("catalog"))
-    drop = exp.Drop(tables=[name], kind="INDEX", exists=True, concurrently=engine.dialect == "postgres")
-    return drop.sql(engine.dialect)
+    drop = exp.Drop(tables=[name], kind="INDEX", exists=True, concurrently=_dialect(place) == "postgres")
+    return drop.sql(_dialect(place))
+
+
+def _create(place: Engine | str, schema: Schema, table: str, index: Index) -> exp.Create:
+    if not isinstance(place, str):
+        return sqlglot.parse_one(place.index_statement(schema, table, index), read=place.dialect)
+    statement, notes = index_statement(schema, schema.table(table), index, place)
+    if statement is None:
+        raise WorkbenchError(f"{place} cannot build index {index.name or ''} on {table}: {notes}")
+    return statement
+
+
+def _dialect(place: Engine | str) -> str:
+    return place if isinstance(place, str) else place.dialect
 
 
 def _advice(engine: Engine, schema: Schema, evaluator: Evaluator, selection: Selection, budget_bytes: float,
@@ -282,14 +301,16 @@ def _advice(engine: Engine, schema: Schema, evaluator: Evaluator, selection: Sel
     for key, why in evaluator.unmeasured.items():
         notes.append(f"write cost of {key} not measured: {why}")
     uses_trigram = any(e.opclass == "gin_trgm_ops" for c in chosen for e in c.index.elements)
+    found = {TRIGRAM: engine.extension_schema(TRIGRAM)} if uses_trigram and engine.sandbox else {}
     recommendations = [Recommendation(
         step.candidate.table, describe(step.candidate.index), step.candidate.name,
-        create_statement(engine, schema, step.candidate), step.bytes,
+        create_statement(engine.dialect, schema, step.candidate, found), step.bytes,
         evaluator.build_seconds.get(step.candidate.key, float("nan")), step.saved_ms, step.write_ms,
         tuple(sorted(step.candidate.queries))) for step in selection.steps]
+    setup = setup if uses_trigram and not found else []  # found on the user's database: nothing to create
     return Advice(engine.name, budget_bytes, recommendations, _drops(engine, schema, evaluator, chosen), frame,
-                  evaluator.weighted(before), evaluator.weighted(after), setup if uses_trigram else [], notes,
-                  count, evaluator.executions, schema, tuple(s.candidate for s in selection.steps))
+                  evaluator.weighted(before), evaluator.weighted(after), setup, notes, count, evaluator.executions,
+                  schema, tuple(s.candidate for s in selection.steps))
 
 
 def _drops(engine: Engine, schema: Schema, evaluator: Evaluator, chosen: IndexSet) -> list[Drop]:
@@ -313,25 +334,23 @@ def _drops(engine: Engine, schema: Schema, evaluator: Evaluator, chosen: IndexSe
                     not sole_foreign_key_support(key, paths, table):
                 reason = "unused: no plan of the workload uses it (it may still serve other queries or FK checks)"
             if reason:
-                drops.append(Drop(table.key, name, reason, drop_statement(engine, schema, table.key, index), index))
+                drops.append(Drop(table.key, name, reason, drop_statement(engine.dialect, schema, table.key, index),
+                                  index))
     return drops
 
 
 def _methods(engine: Engine, notes: list[str]) -> tuple[list[str], list[str]]:
-    """(setup statements, index methods to propose): trigram GIN needs the pg_trgm extension."""
+    """(setup statements, index methods to propose): trigram GIN needs the pg_trgm extension, created in a
+    database of the workbench's own, only used where a user's database has it."""
     methods = [m for m in ("btree", "gin", "brin") if m in engine.supports_index_methods]
     if "gin" not in methods:
         return [], methods
-    create = pgsql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(pgsql.Identifier(TRIGRAM)).as_string(None)
-    installed = not engine.query("SELECT 1 FROM pg_extension WHERE extname = %s", [TRIGRAM]).empty
-    if not installed:
-        try:
-            engine.execute(create)
-        except WorkbenchError as error:
-            notes.append(f"no trigram candidates: {TRIGRAM} is not installed and cannot be here "
-                         f"({str(error).splitlines()[0]})")
-            return [], [m for m in methods if m != "gin"]
-    return [create], methods
+    try:
+        engine.extension_schema(TRIGRAM)
+    except WorkbenchError as error:
+        notes.append(f"no trigram candidates: {error}")
+        return [], [m for m in methods if m != "gin"]
+    return [pgsql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(pgsql.Identifier(TRIGRAM)).as_string(None)], methods
 
 
 def _correlations(engine: Engine, schema: Schema) -> dict[tuple[str, str], float]:

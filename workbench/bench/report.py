@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from workbench.bench import plots
 from workbench.bench.results import Results, frame_html
-from workbench.engines.pgserver import redact
+from workbench.engines.conninfo import shown
 
 REPORT = "report.html"
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
@@ -77,8 +77,9 @@ def _measured_sections(results: Results) -> Iterator[str]:
 def _failures_html(results: Results) -> str:
     failures = results.failures()
     if failures.empty:
-        return "<p>no failed variant, no error, no timeout</p>"
-    return "<p class='bad'>every failed variant, error and timeout, with its reason</p>" + frame_html(failures)
+        return "<p>no failed or skipped variant, no error, no timeout</p>"
+    return ("<p class='bad'>every failed or skipped variant, error and timeout, with its reason</p>"
+            + frame_html(failures))
 
 
 def _write_plots(out: Path, results: Results) -> tuple[list[tuple[str, str]], list[str]]:
@@ -125,7 +126,7 @@ def _plots_html(figures: list[tuple[str, str]], problems: list[str]) -> str:
 def _meta_html(meta: Mapping[str, Any]) -> str:
     if not meta:
         return "<p class='bad'>meta.json is missing: the machine and versions of this run are unknown</p>"
-    rows = "".join(f"<tr><th>{_e(key)}</th><td>{_e(redact(_shown(value)))}</td></tr>" for key, value in _flat(meta))
+    rows = "".join(f"<tr><th>{_e(key)}</th><td>{_e(_shown(value))}</td></tr>" for key, value in _flat(meta))
     warnings = []
     if meta.get("complete") is False:
         warnings.append("this run is incomplete (interrupted or still going): the figures cover what was measured")
@@ -133,13 +134,14 @@ def _meta_html(meta: Mapping[str, Any]) -> str:
         items = meta.get(key)
         if isinstance(items, list) and items:
             warnings.append(f"{what}: " + "; ".join(map(str, items)))
-    return "".join(f"<p class='bad'>{_e(redact(w))}</p>" for w in warnings) + f"<table>{rows}</table>"
+    return "".join(f"<p class='bad'>{_e(w)}</p>" for w in warnings) + f"<table>{rows}</table>"
 
 
 def _shown(value: Any) -> str:
+    """A meta value as text; a connection target (in meta.json written elsewhere) by its label only."""
     if isinstance(value, list | tuple):
-        return ", ".join(map(str, value)) or "none"
-    return "none" if value == {} else str(value)
+        return ", ".join(shown(str(item)) for item in value) or "none"
+    return "none" if value == {} else shown(str(value))
 
 
 def _variants_html(variants: pd.DataFrame) -> str:

@@ -122,9 +122,10 @@ class Results:
                                  min_delta_ms=min_delta_ms)
 
     def failures(self) -> pd.DataFrame:
-        """Every failed variant, and errors and timeouts per engine/variant/query (all phases) with their reasons."""
-        rows = [(r.engine, r.variant, None, "variant failed", 1, _text(r.error) or "no reason recorded")
-                for r in self.variants[self.variants["status"] == "failed"].itertuples()]
+        """Every failed or skipped variant, and errors and timeouts per engine/variant/query (all phases), with
+        their reasons."""
+        rows = [(r.engine, r.variant, None, f"variant {r.status}", 1, _text(r.error) or "no reason recorded")
+                for r in self.variants[self.variants["status"].isin(["failed", "skipped"])].itertuples()]
         bad = self.executions[self.executions["status"].isin(["error", "timeout"])]
         for (engine, variant, query, status), group in bad.groupby(["engine", "variant", "query", "status"],
                                                                    sort=False, dropna=False):
@@ -208,7 +209,7 @@ class Results:
                 f"<h4>Failures</h4>{frame_html(self.failures(), empty='none')}</div>")
 
     def _has_failures(self) -> bool:
-        return bool((self.variants["status"] == "failed").any()
+        return bool(self.variants["status"].isin(["failed", "skipped"]).any()
                     or self.executions["status"].isin(["error", "timeout"]).any())
 
     def _baseline_or_none(self) -> str | None:

@@ -25,8 +25,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import sqlglot
-from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from tqdm.auto import tqdm
 
@@ -36,6 +34,7 @@ from workbench.bench.prepare import Prepared, prepare
 from workbench.bench.store import Store, now
 from workbench.bench.writes import insert_rate, insert_sample
 from workbench.engines import Engine, connect
+from workbench.engines.conninfo import ConnInfo
 from workbench.errors import WorkbenchError
 
 PHASES = ("cold", "warmup", "measure")
@@ -119,7 +118,7 @@ def run_study(study: Any, out: Path, *, resume: bool = False, progress: bool = T
     return Results.load(out)
 
 
-def engine_name(target: str) -> str:
+def engine_name(target: str | ConnInfo) -> str:
     """The name results carry for a study's engine target (``duckdb``, ``postgres`` or a PostgreSQL URL)."""
     return target if target in ("duckdb", "postgres") else "postgres"
 
@@ -127,13 +126,14 @@ def engine_name(target: str) -> str:
 class EngineRun:
     """One engine's part of a study: base load, variants, rounds, plans, server times, write cost."""
 
-    def __init__(self, study: Any, target: str, data: dict[str, pa.Table], store: Store, bar: tqdm):
+    def __init__(self, study: Any, target: str | ConnInfo, data: dict[str, pa.Table], store: Store, bar: tqdm):
         self.study, self.target, self.data, self.store, self.bar = study, target, data, store, bar
         self.base: Engine | None = None
         self.name = engine_name(target)  # the engine's own name once connected
         self.prepared: list[Prepared] = []
         self.bound: dict[tuple[str, str], list[Bound]] = {}
         self.notes: list[str] = []  # what could not be measured, for meta.json
+        self.server: dict[tuple[str, str], list[float]] = {}  # (variant, query) -> calls, exec ms, plan ms
         self._files = tempfile.TemporaryDirectory(prefix="workbench-study-")  # e.g. DuckDB's partitioned Parquet
 
     @property
@@ -153,7 +153,9 @@ class EngineRun:
         timings[f"{self.name}: load (indexes, keys, statistics)"] = loaded.finish_seconds
         if self.base.dialect == "postgres":
             with _clock(timings, f"{self.name}: vacuum"):
-                self.base.execute("VACUUM ANALYZE")  # visibility map and statistics, inherited by every clone
+                self.base.vacuum()  # visibility map and statistics of its own tables, inherited by every clone
+            if why := self.base.server_times_unavailable():
+                self.notes.append(f"{self.name}: server-side times unavailable: {why}")
         if draws is None:
             with _clock(timings, "draw parameters"):
                 draws = study.workload.draws(self.base, study.repetitions, seed=study.seed)
@@ -167,7 +169,6 @@ class EngineRun:
                 self.bound[(prepared.variant.name, query.name)] = [
                     _bind(study.query_for(prepared.variant, query.name), values, self.base.dialect)
                     for values in draws[query.name]]
-            prepared.engine.reset_server_times()
         return draws
 
     def first_draws(self, draws: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
@@ -195,24 +196,36 @@ class EngineRun:
                 draw = repetition % study.repetitions
                 self.bar.set_postfix_str(f"{self.name}: {phase} {repetition + 1}/{rounds}")
                 for prepared in self._order(phase, repetition):
+                    if phase == "measure":
+                        prepared.engine.mark_server_times(self._statements(prepared))
                     for query in queries:
                         self._run(prepared, query, phase, repetition, draw)
+                    if phase == "measure":
+                        self._count_server_times(prepared)
                 self.store.flush()
         return True
 
     def server_times(self) -> list[dict[str, Any]]:
-        """The server's own mean execution and planning times per variant and query (PostgreSQL)."""
-        rows = []
-        for prepared in self.live:
-            frame = prepared.engine.server_times()
-            prints = {_fingerprint(q.sql): q.name for q in
-                      (self.study.query_for(prepared.variant, n.name) for n in self.study.workload)}
-            for name, group in _by_query(frame, prints).items():
-                calls = int(group["calls"].sum())
-                rows.append({"engine": self.name, "variant": prepared.variant.name, "query": name, "calls": calls,
-                             "mean_exec_ms": _weighted(group, "mean_exec_ms"),
-                             "mean_plan_ms": _weighted(group, "mean_plan_ms")})
-        return rows
+        """The server's own mean execution and planning times per variant and query (PostgreSQL) over the
+        measured rounds, for the variant's own statements only."""
+        return [{"engine": self.name, "variant": variant, "query": query, "calls": int(calls),
+                 "mean_exec_ms": exec_ms / calls, "mean_plan_ms": plan_ms / calls}
+                for (variant, query), (calls, exec_ms, plan_ms) in self.server.items() if calls]
+
+    def _statements(self, prepared: Prepared) -> dict[str, str]:
+        """Each query's statement on this variant (draw 0: every draw has the same query id)."""
+        variant = prepared.variant.name
+        return {query.name: bound.sql for query in self.study.workload
+                if (bound := self.bound[(variant, query.name)][0]).sql is not None}
+
+    def _count_server_times(self, prepared: Prepared) -> None:
+        """Add what the server counted for this variant's statements since its block of the round began (read
+        around each block: on PostgreSQL 18 every sandbox's copy of a statement shares one query id)."""
+        for row in prepared.engine.server_times().itertuples(index=False):
+            total = self.server.setdefault((prepared.variant.name, row.query), [0, 0.0, 0.0])
+            total[0] += row.calls
+            total[1] += row.calls * row.mean_exec_ms
+            total[2] += row.calls * row.mean_plan_ms
 
     def plans(self) -> list[dict[str, Any]]:
         """One EXPLAIN ANALYZE per variant and query (draw 0), after the measurements."""
@@ -396,34 +409,6 @@ def _clock(timings: dict[str, float], step: str) -> Iterator[None]:
         yield
     finally:
         timings[step] = timings.get(step, 0.0) + time.perf_counter() - started
-
-
-def _fingerprint(sql: str) -> str | None:
-    """The statement with every constant and parameter replaced by ``?`` (as pg_stat_statements shows it)."""
-    def blank(node: exp.Expression) -> exp.Expression:
-        constant = exp.Literal | exp.Placeholder | exp.Parameter
-        if isinstance(node, constant) or (isinstance(node, exp.Cast) and isinstance(node.this, constant)):
-            return exp.Placeholder()  # a typed literal ('...'::timestamptz) is a constant too
-        return node
-
-    if not sql.lstrip().upper().startswith(_STATEMENTS):  # e.g. the SET/RESET around a timed statement
-        return None
-    try:
-        return sqlglot.parse_one(sql, read="postgres").transform(blank).sql("postgres")
-    except SqlglotError:
-        return None
-
-
-def _by_query(frame: pd.DataFrame, prints: dict[str | None, str]) -> dict[str, pd.DataFrame]:
-    if frame.empty:
-        return {}
-    names = frame["query"].map(lambda text: prints.get(_fingerprint(text)))
-    return {name: group for name, group in frame.groupby(names) if name}
-
-
-def _weighted(group: pd.DataFrame, column: str) -> float:
-    calls = group["calls"].astype(float)
-    return float((group[column].astype(float) * calls).sum() / calls.sum()) if calls.sum() else math.nan
 
 
 def _number(value: Any) -> float:

@@ -19,7 +19,8 @@ from workbench.datagen.dataset import Dataset
 from workbench.datagen.generate import generate
 from workbench.domains import Domain, domain, parse_scale
 from workbench.engines import Engine
-from workbench.engines.connect import check_target
+from workbench.engines.connect import check_target, target_kind
+from workbench.engines.conninfo import ConnInfo
 from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.safe_display import safe_html
 from workbench.schema.model import Schema, Table
@@ -46,7 +47,7 @@ class Study:
     name: str
     domain: Domain
     variants: tuple[Variant, ...]
-    engines: tuple[str, ...] = ("duckdb",)
+    engines: tuple[str | ConnInfo, ...] = ("duckdb",)  # a PostgreSQL URL is kept parsed: shown without password
     scale: str | float = "ci"
     rows: dict[str, int] = field(default_factory=dict)  # exact rows for some tables, whatever the scale
     tables: tuple[str, ...] = ()  # load only these tables and their foreign-key parents (default: all)
@@ -65,7 +66,7 @@ class Study:
             object.__setattr__(self, "domain", domain(self.domain))
         for name in ("variants", "engines", "tables", "queries"):
             value = getattr(self, name)
-            object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
+            object.__setattr__(self, name, (value,) if isinstance(value, str | ConnInfo) else tuple(value))
         if not self.variants:
             raise WorkbenchError(f"study {self.name!r} has no variants; add at least one (e.g. Variant('as is'))")
         names = [v.name for v in self.variants]
@@ -80,9 +81,10 @@ class Study:
                                  f"{self.repetitions} and {self.warmup}")
         if not self.engines:
             raise WorkbenchError(f"study {self.name!r} has no engines; give e.g. engines = [\"duckdb\"]")
+        object.__setattr__(self, "engines", tuple(_parsed(e) for e in self.engines))
         for target in self.engines:
             check_target(target)
-        if any(e.startswith("duckdb:") for e in self.engines):
+        if any(str(e).startswith("duckdb:") for e in self.engines):
             raise WorkbenchError(f"study {self.name!r}: each variant gets its own database, so DuckDB runs in "
                                  f"memory; use engine \"duckdb\" instead of a file")
 
@@ -225,7 +227,7 @@ class Study:
 
     def config(self) -> dict[str, Any]:
         """The study's declaration as plain data, stored in ``meta.json`` and checked on resume."""
-        return {"name": self.name, "domain": str(self.domain.path), "engines": list(self.engines),
+        return {"name": self.name, "domain": str(self.domain.path), "engines": [str(e) for e in self.engines],
                 "scale": str(self.scale), "rows": dict(self.rows), "tables": list(self.tables),
                 "queries": [q.name for q in self.workload], "repetitions": self.repetitions, "warmup": self.warmup,
                 "timeout_s": self.timeout_s, "seed": self.seed, "baseline": self.baseline,
@@ -235,7 +237,7 @@ class Study:
 
     def __repr__(self) -> str:
         return (f"<Study {self.name!r}: {len(self.variants)} variants x {len(self.workload)} queries on "
-                f"{', '.join(self.engines)}; {self.domain.name} at scale {self.scale}, seed {self.seed}>")
+                f"{', '.join(map(str, self.engines))}; {self.domain.name} at scale {self.scale}, seed {self.seed}>")
 
     def _repr_html_(self) -> str:
         return safe_html(Study._html, self)
@@ -264,6 +266,13 @@ def subset(schema: Schema, tables: tuple[str, ...]) -> Schema:
     sequences = tuple(s for s in schema.sequences
                       if s.owned_by is None or s.owned_by.rsplit(".", 1)[0] in names)
     return replace(schema, tables=kept, views=views, sequences=sequences)
+
+
+def _parsed(engine: str | ConnInfo) -> str | ConnInfo:
+    """A PostgreSQL URL or conninfo parsed at once (its password goes nowhere else); other targets as given."""
+    if isinstance(engine, str) and target_kind(engine) == "url":
+        return ConnInfo.parse(engine)
+    return engine
 
 
 def _scale(value: str | float) -> str | float:

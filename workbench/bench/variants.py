@@ -18,13 +18,12 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from workbench.ddl.split import split_statements
+from workbench.engines.extensions import EXTENSION_OF_OPCLASS
 from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.schema.model import Index, IndexElement, Schema
 from workbench.textfile import read_text
 from workbench.workload import Workload
 
-# Operator classes that live in a contrib extension, which the variant's database must create first.
-EXTENSION_OF_OPCLASS = {"gin_trgm_ops": "pg_trgm", "gist_trgm_ops": "pg_trgm"}
 MAX_NAME = 63  # PostgreSQL's identifier length
 METHODS = ("btree", "hash", "gin", "gist", "brin", "spgist", "bloom", "art")
 _INDEX_KEYS = frozenset({"table", "columns", "method", "opclass", "include", "where", "unique", "name", "descending"})

@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from workbench.cli.signals import exit_on_termination
 from workbench.errors import WorkbenchError
 
 # workbench.cli.<module>, in `workbench --help` order
-MODULES = ("schema", "data", "lint", "study", "advise", "migrate")
+MODULES = ("schema", "data", "lint", "study", "advise", "migrate", "sandboxes")
 BAD_INPUT, INTERNAL, BROKEN_PIPE, INTERRUPTED = 2, 70, 141, 130
 
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every way it can end is a return code and at most one line on standard error."""
+    exit_on_termination()  # SIGTERM cleans up like a normal exit (workbench/cli/signals.py)
     try:
         args = build_parser().parse_args(argv)
         return args.run(args)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+from typing import TYPE_CHECKING
 
 from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.engines.postgres import PostgresEngine
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
@@ -25,17 +30,60 @@ def cmd_load(args: argparse.Namespace) -> int:
     from workbench.engines import connect
 
     chosen = domain(args.dataset)
-    with connect(args.engine) as engine:
+    kind = _place(args.engine, args.schema)
+    name = args.schema or chosen.name
+    options = {"schema": name} if kind == "schema" else {"database": name} if kind == "database" else {}
+    with connect(args.engine, **options) as engine:
         report = chosen.load(engine, parse_scale(args.scale), seed=args.seed, progress=not args.quiet)
         counts = engine.row_counts()
         print(f"{chosen.name} at scale {args.scale} (seed {args.seed}) into {engine!r}: "
               f"{sum(counts.values()):,} rows in {report.seconds:.1f} s")
         for table, rows in counts.items():
             print(f"  {table:40s} {rows:>12,}")
-    if not args.engine.startswith("duckdb:"):
-        print(f"note: {engine.name} keeps the data only while this command runs (its database or sandbox is "
-              "dropped on exit); to keep it, use --engine duckdb:PATH")
+        for note in report.notes:
+            print(f"  note: {note.object}: {note.message}")
+        if kind:
+            engine.keep()  # only a complete load is kept: a failure or a signal before this drops it
+            print(_kept(engine, kind, name, args.engine))
+    if kind is None and not args.engine.startswith("duckdb:"):
+        print(f"note: {engine.name} keeps the data only while this command runs (its database is dropped on exit); "
+              f"to keep it, use --engine duckdb:PATH, --engine postgres:DIR or --schema NAME")
     return 0
+
+
+def _place(engine: str, schema: str | None) -> str | None:
+    """Where a kept load goes: a ``schema`` (your server), a ``database`` (embedded server), or None (not kept)."""
+    from workbench.engines.connect import target_kind
+
+    kind = target_kind(engine)
+    if kind == "url":
+        return "schema"
+    if kind == "embedded" and (schema or ":" in engine):
+        return "database"
+    if schema:
+        raise WorkbenchError(f"--schema names where a load stays on PostgreSQL; {engine} keeps nothing by that "
+                             f"name (use --engine duckdb:PATH to keep a DuckDB file)")
+    return None
+
+
+def _kept(engine: PostgresEngine, kind: str, name: str, target: str) -> str:
+    """How to query and remove a kept load (never the password: the server is shown by its label)."""
+    server = engine.server
+    if kind == "schema":
+        schemas = ", ".join(engine.schemas)
+        query = server.address.replace(options=f"-c search_path={schemas.replace(' ', '')}").label
+        return (f"kept: schema {schemas} on {server.where()}\n"
+                f"  query it:  psql \"{query}\"   (or SET search_path TO {schemas}; in any session)\n"
+                f"  remove it: workbench drop {name} --engine URL   (the same URL as this --engine)")
+    psql = server.bin_dir / "psql"
+    stop = f"{server.bin_dir / 'pg_ctl'} -D {server.data_directory} stop"
+    owner = server.data_directory.owner()
+    if owner != getpass.getuser():
+        stop = f"runuser -u {owner} -- {stop}"
+    return (f"kept: database {name} on the embedded PostgreSQL server in {server.data_directory}, which keeps "
+            f"running\n  query it:  {psql} \"{server.where(name)}\"\n"
+            f"  remove it: workbench drop {name} --engine {target}\n"
+            f"  stop the server: {stop}   (any workbench command on --engine {target} starts it again)")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -44,7 +92,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     load = commands.add_parser("load", help="generate a sample domain's data and load it into an engine")
     load.add_argument("dataset", help="a domain name (see `workbench datasets`) or its folder")
-    load.add_argument("--engine", default="duckdb", help="duckdb, duckdb:PATH, postgres or postgresql://...")
+    load.add_argument("--engine", default="duckdb",
+                      help="duckdb, duckdb:PATH, postgres, postgres:DIR (an embedded server in DIR: the data is kept "
+                           "in a database named by --schema) or postgresql://... (kept in schema --schema)")
+    load.add_argument("--schema", help="where the data stays: a schema on your server, a database on the embedded "
+                                       "one (default: the dataset's name); refused when it exists and the "
+                                       "workbench did not create it")
     load.add_argument("--scale", default="ci", help="ci, small, medium, large, or a multiplier such as 0.5")
     load.add_argument("--seed", type=int, default=0)
     load.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -14,16 +14,15 @@ import sys
 from pathlib import Path
 
 from workbench.cli.inputs import add_ddl_options, read_ddl
+from workbench.engines.connect import target_kind
 from workbench.errors import WorkbenchError
-
-_URL_SCHEMES = ("postgresql://", "postgres://")
 
 
 def load(source: str, args: argparse.Namespace, dialect: str):
     """A model source: an ImportResult of a DDL file (checked as every command checks DDL), a DBML model, or a
     live PostgreSQL catalog (a URL or a ``key=value`` conninfo)."""
     path = Path(source)
-    if not path.is_file() and (source.startswith(_URL_SCHEMES) or "=" in source):
+    if not path.is_file() and target_kind(source) == "url":
         return _catalog(source)
     if not path.is_file():
         raise WorkbenchError(f"{source}: no such file; give a DDL file, a .dbml file or a postgresql:// URL")
@@ -38,13 +37,14 @@ def load(source: str, args: argparse.Namespace, dialect: str):
 def _catalog(url: str):
     import psycopg
 
+    from workbench.engines.conninfo import ConnInfo
     from workbench.engines.introspect import schema_from_catalog
-    from workbench.engines.pgserver import redact
 
+    address = ConnInfo.parse(url)  # refuses a URL libpq would misread, showing none of it
     try:
         return schema_from_catalog(url)
     except psycopg.Error as error:
-        raise WorkbenchError(f"cannot read the catalog at {redact(url)}: {redact(str(error)).strip()}\n"
+        raise WorkbenchError(f"cannot read the catalog at {address.label}: {address.scrub(str(error)).strip()}\n"
                              f"fix: check that the server runs and the URL (user, password, database) is "
                              f"right; the workbench only reads it") from error
 

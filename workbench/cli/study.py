@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +37,11 @@ def cmd_study(args: argparse.Namespace) -> int:
     if len(failures):
         print(f"\n{len(failures)} failure(s):")
         print(_table(failures))
+    for note in results.meta.get("notes", []):
+        print(f"note: {note}")
+    if unmeasured := _unmeasured(results.variants):
+        print(f"error: nothing was measured on {'; '.join(unmeasured)}", file=sys.stderr)
+        return 2
     if old is None:
         return 0
     return _gate(study, results, old, args.baseline, args.fail_if_slower, out, quiet=args.quiet)
@@ -64,6 +70,17 @@ def _gate(study: object, results: object, old: object, baseline: str, threshold:
     print(f"\n{len(confirmed)} regression(s) confirmed by the re-check against {baseline}:")
     print(_table(confirmed[["engine", "variant", "query", "old_p50", "new_p50", "ratio"]]))
     return 1
+
+
+def _unmeasured(variants: pd.DataFrame) -> list[str]:
+    """Each engine on which no variant could run, with why (its variants' reasons, each once)."""
+    found = []
+    for engine, group in variants.groupby("engine", sort=False):
+        if not (group["status"] == "ok").any():
+            reasons = "; ".join(dict.fromkeys(f"{r.variant} {r.status}: {str(r.error).splitlines()[0]}"
+                                              for r in group.itertuples()))
+            found.append(f"{engine} (every variant failed or was skipped: {reasons})")
+    return found
 
 
 def _table(frame: pd.DataFrame) -> str:

@@ -8,6 +8,7 @@ indexes and deferrable foreign keys, data parents first (one transaction per tab
 
 from __future__ import annotations
 
+import html
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -57,6 +58,7 @@ class LoadReport:
     engine: str
     tables: tuple[TableLoad, ...]
     finish_seconds: float = 0.0
+    notes: tuple[ExportNote, ...] = ()  # what the engine stores differently from the model (substitutions...)
 
     @property
     def rows(self) -> int:
@@ -78,7 +80,9 @@ class LoadReport:
         )
 
     def _repr_html_(self) -> str:
-        return f"<p>{self._summary()}</p>" + self.to_frame().to_html(index=False)
+        notes = "".join(f"<li>{html.escape(f'{n.object}: {n.message}')}</li>" for n in self.notes)
+        listed = f"<p>notes:</p><ul>{notes}</ul>" if notes else ""
+        return f"<p>{self._summary()}</p>" + self.to_frame().to_html(index=False) + listed
 
     def _summary(self) -> str:
         return (f"{self.engine}: {self.rows:,} rows into {len(self.tables)} tables in {self.seconds:.2f} s "
@@ -92,7 +96,7 @@ class LoadInterrupted(WorkbenchError):
     """A table's load failed and was rolled back; earlier tables stay complete (see ``load_status()``)."""
 
     def __init__(self, table: str, rows_sent: int, total: int, complete: list[str], cause: BaseException, *,
-                 connection_lost: bool = False):
+                 connection_lost: bool = False, reason: str | None = None):
         self.table, self.rows_sent, self.total, self.complete = table, rows_sent, total, complete
         self.connection_lost = connection_lost
         done = ", ".join(complete) if complete else "none"
@@ -101,7 +105,7 @@ class LoadInterrupted(WorkbenchError):
                else f"correct the data of {table!r} (types, NULLs, keys) and load it again")
         super().__init__(
             f"loading table {table!r} failed after {rows_sent:,} of {total:,} rows were sent: "
-            f"{type(cause).__name__}: {str(cause).strip()}\n"
+            f"{type(cause).__name__}: {(reason or str(cause)).strip()}\n"
             f"its transaction was rolled back, so {table!r} is empty; tables loaded completely before it: {done}\n"
             f"fix: {fix}"
         )
@@ -119,6 +123,7 @@ class Engine(ABC):
     supports_explain_buffers: bool = False
     supports_sizes: bool = True  # table_sizes() reports bytes
     supports_clone: bool = False  # clone() copies the loaded database (embedded PostgreSQL)
+    sandbox: str | None = None  # the schema the engine works in on a user's server (None: a database of its own)
 
     def __init__(self) -> None:
         self._pending: list[str] = []  # index and key statements deferred until the data is in
@@ -215,6 +220,10 @@ class Engine(ABC):
         """True when ``error`` means the server went away (not that the data was wrong)."""
         return False
 
+    def _scrub(self, text: str) -> str:
+        """A message from the engine's driver or server, safe to show (no password); as is by default."""
+        return text
+
     def _guard(self, sql: str) -> None:
         """Refuse a statement this engine must not run (the URL sandbox); nothing by default."""
         return None
@@ -281,8 +290,9 @@ class Engine(ABC):
         plan = [(key, schema.table(key), table) for key, table in data.items()]
         for key, model, table in plan:
             _check_columns(key, model, table)
+        notes = []
         if not {model.key for _, model, _ in plan} <= self._created:
-            self.create_schema(schema, constraints=False)
+            notes = self.create_schema(schema, constraints=False)
         places = self.places(schema)
         self._ensure_bookkeeping()
         loads: list[TableLoad] = []
@@ -293,7 +303,7 @@ class Engine(ABC):
                 loads.append(self._load_one(model, places[model.key], table, bar, [done.table for done in loads]))
         started = time.perf_counter()
         self.finish()
-        return LoadReport(self.name, tuple(loads), time.perf_counter() - started)
+        return LoadReport(self.name, tuple(loads), time.perf_counter() - started, tuple(notes))
 
     def finish(self) -> None:
         """Create the deferred indexes and foreign keys, then refresh statistics (idempotent)."""
@@ -341,13 +351,28 @@ class Engine(ABC):
         name = exp.Table(this=created.this.copy(), db=created.args["table"].args.get("db"))
         self._run_script([exp.Drop(kind="INDEX", tables=[name]).sql(self.dialect)])
 
+    def mark_server_times(self, statements: Mapping[str, str] | None = None) -> None:
+        """Start counting: :meth:`server_times` reports what runs after this, of ``statements`` (name -> SQL)
+        only when given (nothing to mark by default)."""
+        return None
+
     def server_times(self) -> pd.DataFrame:
-        """The server's own statistics of this database's statements (empty where the engine has none)."""
+        """The server's own statistics of statements run since :meth:`mark_server_times` (empty where the
+        engine has none)."""
         return server_frame([])
 
-    def reset_server_times(self) -> None:
-        """Forget the statistics :meth:`server_times` reports (nothing to forget by default)."""
-        return None
+    def server_times_unavailable(self) -> str | None:
+        """Why :meth:`server_times` stays empty, or None when it reports."""
+        return f"{self.name} keeps no server-side statement statistics"
+
+    def extension_schema(self, name: str) -> str:
+        """The schema a PostgreSQL extension lives in (engines without extensions refuse)."""
+        raise WorkbenchError(f"{self._describe()} has no PostgreSQL extensions (asked for {name})")
+
+    def vacuum(self) -> None:
+        """Refresh the visibility information and statistics of this engine's own tables (never more)."""
+        self._check_open()
+        self._analyze()
 
     def load_status(self) -> pd.DataFrame:
         """The bookkeeping log: one row per table load attempt (``complete`` or ``failed``)."""
@@ -392,9 +417,9 @@ class Engine(ABC):
             try:
                 self._record(self._bookkeeping_row(model.key, sent, "failed"))
             except Exception as unrecorded:  # e.g. the server died: the load error matters more
-                error.add_note(f"the failure could not be recorded in {BOOKKEEPING}: {unrecorded}")
+                error.add_note(f"the failure could not be recorded in {BOOKKEEPING}: {self._scrub(str(unrecorded))}")
             if isinstance(error, Exception):
-                raise LoadInterrupted(model.key, sent, data.num_rows, complete, error,
+                raise LoadInterrupted(model.key, sent, data.num_rows, complete, error, reason=self._scrub(str(error)),
                                       connection_lost=self._connection_lost(error)) from error
             raise
         return TableLoad(model.key, data.num_rows, time.perf_counter() - started, method)

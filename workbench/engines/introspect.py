@@ -17,7 +17,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from workbench.ddl.postgres.codes import IDENTITY, PARTITION_STRATEGIES, fk_action, partition_key
-from workbench.errors import UnknownNameError
+from workbench.engines.conninfo import ConnInfo
+from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.schema.builder import SchemaBuilder, TableDraft
 from workbench.schema.model import (
     CheckConstraint,
@@ -176,7 +177,12 @@ ORDER BY c.oid
 
 def schema_from_catalog(conninfo: str, schemas: list[str] | None = None) -> Schema:
     """The schema model of the database at ``conninfo``: every user schema, or only ``schemas``."""
-    with psycopg.connect(conninfo, row_factory=dict_row) as connection:
+    address = ConnInfo.parse(conninfo)
+    try:
+        connection = psycopg.connect(address.conninfo(), row_factory=dict_row)
+    except psycopg.Error as error:  # libpq's message may quote the target: shown scrubbed, without its cause
+        raise WorkbenchError(f"cannot connect to PostgreSQL at {address.label}: {address.scrub(str(error))}") from None
+    with connection:
         connection.read_only = True
         return _CatalogReader(connection).read(schemas)
 

@@ -9,7 +9,6 @@ interpreter exit by the wheel's own atexit hook once no other live process holds
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import uuid
 import warnings
@@ -23,6 +22,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from workbench.engines import markers
+from workbench.engines.conninfo import ConnInfo
 from workbench.errors import WorkbenchError
 
 with warnings.catch_warnings():  # platformdirs warns on import when XDG_RUNTIME_DIR is unset: noise
@@ -35,37 +36,46 @@ ENV_PGDATA = "WORKBENCH_PGDATA"
 ENV_URL = "WORKBENCH_PG_URL"
 PRELOAD = "pg_stat_statements"
 MAX_IDENTIFIER_BYTES = 63
-
-_URL_PASSWORD = re.compile(r"(?P<keep>://[^:/?#@]*:)[^/?#]+@(?=[^@/?#]*(?:[/?#]|$))")
-_PARAM_PASSWORD = re.compile(r"(?P<keep>(?:^|[\s?&])password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s&#]+)", re.I)
-
-
-def redact(url: str) -> str:
-    """The URL or ``key=value`` conninfo with every password replaced by ``***``: safe to show."""
-    return _PARAM_PASSWORD.sub(r"\g<keep>***", _URL_PASSWORD.sub(r"\g<keep>***@", url))
+_AUTHENTICATION = "password authentication failed"
 
 
 class Server:
-    """A PostgreSQL server reached by URL; the workbench creates databases on it and drops only those."""
+    """A PostgreSQL server reached by URL; the workbench creates databases on it and drops only those.
 
-    def __init__(self, conninfo: str):
-        self._conninfo = conninfo
+    The target is parsed once (:class:`ConnInfo`); what the server shows (reprs, errors) is its label and
+    the server's own messages with the password scrubbed, never the URL as given.
+    """
+
+    def __init__(self, target: str | ConnInfo):
+        self.address = target if isinstance(target, ConnInfo) else ConnInfo.parse(target)
         self._created: set[str] = set()
 
     def url(self, dbname: str = "postgres") -> str:
-        """A libpq conninfo for ``dbname`` on this server (may hold a password: show it via ``redact``)."""
-        return make_conninfo(self._conninfo, dbname=dbname)
+        """A libpq conninfo for ``dbname`` on this server (may hold a password: show ``where(dbname)``)."""
+        return self.address.conninfo(dbname=dbname)
+
+    def where(self, dbname: str | None = None) -> str:
+        """``host=... port=... user=... dbname=...`` of this server (or of ``dbname`` on it): never a password."""
+        return (self.address if dbname is None else self.address.replace(dbname=dbname)).label
+
+    def scrub(self, text: str) -> str:
+        """A message from libpq or the server, safe to show (this target's password replaced by ``***``)."""
+        return self.address.scrub(text).strip()
 
     def connect(self, dbname: str | None = None) -> psycopg.Connection:
         """An autocommit connection to ``dbname``, or to the database the server was given with."""
-        conninfo = self._conninfo if dbname is None else self.url(dbname)
+        conninfo = self.address.conninfo() if dbname is None else self.url(dbname)
         try:
             return psycopg.connect(conninfo, autocommit=True)
-        except psycopg.OperationalError as error:
+        except psycopg.Error as error:
+            message = self.scrub(str(error))
+            hint = (" (a password holding URL-special characters must be percent-encoded in a URL: '%41' is read "
+                    "as 'A', '%' as the start of such a code)") if _AUTHENTICATION in message else ""
             raise WorkbenchError(
-                f"cannot connect to PostgreSQL at {redact(conninfo)}: {redact(str(error)).strip()}\n"
-                f"fix: check that the server runs and the URL is right (env {ENV_URL} for your own server)"
-            ) from error
+                f"cannot connect to PostgreSQL at {self.where(dbname)}: {message}\n"
+                f"fix: check that the server runs and that user, password and database are right{hint} "
+                f"(env {ENV_URL} for your own server)"
+            ) from None
 
     @cached_property
     def version(self) -> str:
@@ -79,30 +89,49 @@ class Server:
         """Where ``psql``, ``pg_dump`` and ``pgbench`` live (the wheel's clients work with any server)."""
         return POSTGRES_BIN_PATH
 
-    def create_database(self, prefix: str = "workbench", *, template: str | None = None) -> str:
-        """Create a fresh, uniquely named database (empty, or a copy of ``template``) and return its name.
+    def create_database(self, prefix: str = "workbench", *, template: str | None = None,
+                        name: str | None = None) -> str:
+        """Create a database (empty, or a copy of ``template``), marked as the workbench's; return its name.
 
-        A template must have no open session while it is copied (PostgreSQL's rule).
+        ``name`` exactly (refused when it exists), else a unique name from ``prefix``. A template must have no
+        open session while it is copied (PostgreSQL's rule).
         """
-        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-        if len(name.encode()) > MAX_IDENTIFIER_BYTES:
-            raise WorkbenchError(f"database prefix {prefix!r} is too long: PostgreSQL names hold "
-                                 f"{MAX_IDENTIFIER_BYTES} bytes and 13 are needed for the unique suffix; "
-                                 f"use a shorter prefix")
+        if name is None:
+            name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+            if len(name.encode()) > MAX_IDENTIFIER_BYTES:
+                raise WorkbenchError(f"database prefix {prefix!r} is too long: PostgreSQL names hold "
+                                     f"{MAX_IDENTIFIER_BYTES} bytes and 13 are needed for the unique suffix; "
+                                     f"use a shorter prefix")
+        elif len(name.encode()) > MAX_IDENTIFIER_BYTES:
+            raise WorkbenchError(f"database name {name!r} is too long: PostgreSQL names hold {MAX_IDENTIFIER_BYTES} "
+                                 f"bytes; choose a shorter one")
         create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template is not None:
             create = sql.SQL("{} TEMPLATE {}").format(create, sql.Identifier(template))
         with self.connect() as connection:
+            exists, mark = markers.mark_of(connection, "database", name)
+            if exists:
+                raise markers.taken("database", name, mark, self.where())
             try:
                 connection.execute(create)
             except psycopg.Error as error:
                 raise WorkbenchError(self._create_failed(connection, template, error)) from error
-        self._created.add(name)
+            self._created.add(name)
+            try:
+                connection.execute(markers.comment("database", name, markers.Mark.here()))
+            except psycopg.Error as error:
+                self.drop_database(name)
+                raise WorkbenchError(f"cannot mark database {name} as the workbench's on {self.where()}: "
+                                     f"{self.scrub(str(error))}") from error
         return name
 
-    @staticmethod
-    def _create_failed(connection: psycopg.Connection, template: str | None, error: psycopg.Error) -> str:
-        message = f"cannot create a database on {redact(str(connection.info.dsn))}: {redact(str(error)).strip()}"
+    def mark(self, name: str, mark: markers.Mark) -> None:
+        """Replace the marker of a database this object created (e.g. to keep it)."""
+        with self.connect() as connection:
+            connection.execute(markers.comment("database", name, mark))
+
+    def _create_failed(self, connection: psycopg.Connection, template: str | None, error: psycopg.Error) -> str:
+        message = f"cannot create a database on {self.where()}: {self.scrub(str(error))}"
         if template is None:
             return message
         sessions = connection.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
@@ -122,7 +151,7 @@ class Server:
         self._created.discard(name)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {redact(self._conninfo)}>"
+        return f"<{type(self).__name__} {self.where()}>"
 
 
 class EmbeddedServer(Server):
@@ -141,6 +170,10 @@ class EmbeddedServer(Server):
     @property
     def log_file(self) -> Path:
         return self._handle.log
+
+    def keep_running(self) -> None:
+        """Leave the server running when this process ends (a kept database stays reachable)."""
+        self._handle.cleanup_mode = None
 
     def stop(self) -> None:
         """Release this process's hold; the server stops when no other live process holds it."""
@@ -165,9 +198,10 @@ def data_directory() -> Path:
     return folder.expanduser().resolve()
 
 
-def embedded_server() -> EmbeddedServer:
-    """THE embedded PostgreSQL server of this process, started (and configured) on first use."""
-    pgdata = data_directory()
+def embedded_server(pgdata: Path | None = None) -> EmbeddedServer:
+    """The embedded PostgreSQL server on ``pgdata`` (default :func:`data_directory`), started (and
+    configured) on first use, one per data directory and process."""
+    pgdata = (pgdata or data_directory()).expanduser().resolve()
     if pgdata not in _STARTED:
         _STARTED[pgdata] = _start(pgdata)
     return _STARTED[pgdata]

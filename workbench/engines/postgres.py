@@ -2,7 +2,10 @@
 
 On a server given by URL the workbench creates schemas named ``workbench_<id>`` (one more per model
 namespace, ``workbench_<id>_<namespace>``), points ``search_path`` at them, refuses statements that
-would write outside them, and drops only them on close. Loads use ``COPY ... (FORMAT BINARY)`` with
+would write outside them, and drops only them on close. Every schema or database it creates carries a
+marker (:mod:`workbench.engines.markers`) so that what a killed process left is found again;
+:meth:`PostgresEngine.keep` keeps a load under the name the user gave, and :meth:`PostgresEngine.own`
+registers objects outside the sandbox (roles) that must go with it. Loads use ``COPY ... (FORMAT BINARY)`` with
 the column types read from the catalog, or text ``COPY`` when a column's type has no exact binary
 match for its Arrow type.
 
@@ -17,8 +20,10 @@ from __future__ import annotations
 
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -27,18 +32,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg import sql
 from psycopg.adapt import Transformer
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, TransactionStatus
 from psycopg.pq.abc import PGresult
 from sqlglot import exp
 
+from workbench.engines import extensions, functions, markers, pgstats
 from workbench.engines import sandbox as sandboxing
 from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameters, server_frame
+from workbench.engines.conninfo import ConnInfo
 from workbench.engines.execution import Execution
 from workbench.engines.execution import checksum as rows_checksum
-from workbench.engines.pgserver import PRELOAD, Server, embedded_server, redact
+from workbench.engines.pgserver import EmbeddedServer, Server, embedded_server
 from workbench.errors import UnknownNameError, WorkbenchError
-from workbench.schema.model import Schema
+from workbench.schema.model import Index, Schema
 
 BATCH_ROWS = 50_000  # rows converted to Python per step of COPY
 _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
@@ -80,43 +86,55 @@ class PostgresEngine(Engine):
     supports_explain_buffers = True
 
     def __init__(self, server: Server, connection: psycopg.Connection, *, database: str | None = None,
-                 sandbox: str | None = None):
+                 sandbox: str | None = None, mark: markers.Mark | None = None):
         super().__init__()
         self.server, self._connection = server, connection
         self._timeout_ms: int | None = None  # the session's statement_timeout while timed() calls run
         self.database = database  # created for this engine and dropped on close (embedded server)
-        self.sandbox = sandbox  # schema prefix created for this engine and dropped on close (user's server)
+        self.sandbox = sandbox  # schema created for this engine and dropped on close (user's server)
         self.supports_clone = database is not None  # CREATE DATABASE ... TEMPLATE needs a database of our own
         self._dbname = connection.info.dbname
-        self._location = _where(server.url(self._dbname))
-        self._statements: str | None = None  # the schema of pg_stat_statements, once found
+        self._location = server.where(self._dbname)
+        self._owned = frozenset({sandbox} if sandbox else ())  # the schemas a sandbox may write
+        self._mark = mark or markers.Mark.here()
+        self._kept = False
+        self._statements: tuple[str | None, str | None] | None = None  # pg_stat_statements: (schema, why not)
+        self._counters: tuple[pgstats.Counters, dict[int, str] | None] = ({}, None)  # at mark_server_times()
+        self._query_ids: dict[str, int | None] = {}
+        self._extensions: dict[str, str] = {}  # extension -> the schema it lives in, once looked up
+        self._calls: dict[str, tuple[functions.Call, list]] = {}  # extension function -> call made, notes
 
     @classmethod
-    def embedded(cls, server: Server | None = None) -> PostgresEngine:
-        """A fresh database on the embedded PostgreSQL 18 server (started on first use)."""
+    def embedded(cls, server: Server | None = None, *, database: str | None = None) -> PostgresEngine:
+        """A fresh database on the embedded PostgreSQL 18 server (started on first use), named ``database``
+        when given (refused when it exists), else ``workbench_<id>``."""
         server = server or embedded_server()
-        database = server.create_database("workbench")
+        name = server.create_database("workbench", name=database)
         try:
-            connection = server.connect(database)
+            connection = server.connect(name)
         except BaseException:
-            server.drop_database(database)
+            server.drop_database(name)
             raise
-        return cls(server, connection, database=database)
+        engine = cls(server, connection, database=name)
+        engine._warn_stale()
+        return engine
 
     @classmethod
-    def sandbox_on(cls, url: str) -> PostgresEngine:
-        """A sandbox schema ``workbench_<id>`` in the database the URL names, on the user's server."""
-        server = Server(url)
+    def sandbox_on(cls, target: str | ConnInfo, *, schema: str | None = None) -> PostgresEngine:
+        """A sandbox schema in the database the target names, on the user's server: ``schema`` when given
+        (refused when it exists), else ``workbench_<id>``."""
+        server = Server(target)
+        connection = server.connect()
+        name = schema or f"{sandboxing.SANDBOX_PREFIX}{uuid.uuid4().hex[:8]}"
+        mark = markers.Mark.here()
         try:
-            connection = server.connect()
-        except WorkbenchError as error:
-            raise WorkbenchError(f"{error}\nchecked: {_where(url)}; is the server running and listening there "
-                                 f"(listen_addresses, firewall), and are user, password and database "
-                                 f"right (pg_hba.conf)?") from error.__cause__
-        name = f"{sandboxing.SANDBOX_PREFIX}{uuid.uuid4().hex[:8]}"
-        engine = cls(server, connection, sandbox=name)
-        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+            _create_schema(connection, name, mark, server.where())
+        except BaseException:
+            connection.close()
+            raise
+        engine = cls(server, connection, sandbox=name, mark=mark)
         engine._start_session()
+        engine._warn_stale()
         return engine
 
     # -- engine primitives -----------------------------------------------------------------------
@@ -155,7 +173,7 @@ class PostgresEngine(Engine):
             with self._conn.transaction(force_rollback=True):
                 return self._conn.execute(statement).fetchone()[0]
         except psycopg.Error as error:
-            raise _failed(sql_text, error) from error
+            raise self._failed(sql_text, error) from error
 
     def timed(self, sql_text: str, *, timeout_s: float | None = None, rollback: bool = False,
               checksum: bool = True) -> Execution:
@@ -175,7 +193,7 @@ class PostgresEngine(Engine):
                 connection = self._connection
             self._use_timeout(timeout_s)
         except (WorkbenchError, psycopg.Error) as error:
-            return Execution("error", 0.0, error=redact(str(error)).strip())
+            return Execution("error", 0.0, error=self.server.scrub(str(error)))
         pgconn, statement = connection.pgconn, sql_text.encode()
         started = time.perf_counter()
         try:
@@ -188,7 +206,7 @@ class PostgresEngine(Engine):
                 if pgconn.transaction_status != TransactionStatus.IDLE and pgconn.status == ConnStatus.OK:
                     pgconn.exec_(b"ROLLBACK")
         except psycopg.OperationalError as error:  # libpq gave no result at all: the next call reconnects
-            return Execution("error", (time.perf_counter() - started) * 1000, error=redact(str(error)).strip())
+            return Execution("error", (time.perf_counter() - started) * 1000, error=self.server.scrub(str(error)))
         status = result.status
         if status == ExecStatus.TUPLES_OK:
             return Execution("ok", elapsed, result.ntuples, self._checksum(result) if checksum else None)
@@ -201,7 +219,7 @@ class PostgresEngine(Engine):
         if result.error_field(DiagnosticField.SQLSTATE) == _QUERY_CANCELED and timeout_s is not None:
             return Execution("timeout", timeout_s * 1000, error=f"timed out after {timeout_s} s")
         message = result.error_message.decode(connection.info.encoding, "replace").strip()
-        return Execution("error", elapsed, error=redact(message) or f"PostgreSQL answered {status.name}")
+        return Execution("error", elapsed, error=self.server.scrub(message) or f"PostgreSQL answered {status.name}")
 
     def _checksum(self, result: PGresult) -> str:
         loader = Transformer.from_context(self._connection)
@@ -268,7 +286,7 @@ class PostgresEngine(Engine):
                 self._conn.execute("SELECT set_config(%s, %s, false)", [name, value])
             except psycopg.Error as error:
                 raise WorkbenchError(f"PostgreSQL refused setting {name} = {value!r}: "
-                                     f"{redact(str(error)).strip()}") from error
+                                     f"{self.server.scrub(str(error))}") from error
 
     def clone(self) -> PostgresEngine:
         """A new database made with ``CREATE DATABASE ... TEMPLATE`` this one: same rows, indexes, statistics.
@@ -330,58 +348,48 @@ class PostgresEngine(Engine):
                         stream.write_row(row)
                 return time.perf_counter() - started
         except psycopg.Error as error:
-            raise _failed(copy.as_string(self._conn), error) from error
+            raise self._failed(copy.as_string(self._conn), error) from error
+
+    def mark_server_times(self, statements: Mapping[str, str] | None = None) -> None:
+        """Snapshot pg_stat_statements' counters of this database (of ``statements`` only, name -> SQL text,
+        by the server's query id): :meth:`server_times` reports what grew since. Nothing on the server is
+        reset, so other users' statistics stay as they are."""
+        self._check_open()
+        schema, _ = self._statements_view()
+        names = None if statements is None else {
+            found: name for name, text in statements.items() if (found := self._query_id(text)) is not None}
+        self._counters = (pgstats.counters(self._conn, schema, names) if schema else {}), names
 
     def server_times(self) -> pd.DataFrame:
-        """pg_stat_statements for this database (top-level statements), or an empty frame without it."""
+        """Calls and mean execution/planning ms per statement since :meth:`mark_server_times`, from
+        pg_stat_statements: the marked statements under their names, else every top-level statement of this
+        database by its normalized text (empty without the extension: see :meth:`server_times_unavailable`)."""
         self._check_open()
-        schema = self._statements_schema()
+        schema, _ = self._statements_view()
         if schema is None:
             return super().server_times()
-        view = sql.Identifier(schema, "pg_stat_statements")
-        rows = self._conn.execute(sql.SQL(
-            "SELECT query, calls, mean_exec_time, mean_plan_time FROM {} WHERE toplevel"
-            " AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            " ORDER BY total_exec_time DESC").format(view)).fetchall()
-        return server_frame(rows)
+        before, names = self._counters
+        return server_frame(pgstats.grown(before, pgstats.counters(self._conn, schema, names), names))
 
-    def reset_server_times(self) -> None:
-        """Forget this database's pg_stat_statements entries (and track planning time from now on)."""
+    def _query_id(self, sql_text: str) -> int | None:
+        if sql_text not in self._query_ids:
+            self._guard(sql_text)
+            self._query_ids[sql_text] = pgstats.query_id(self._conn, sql_text)
+        return self._query_ids[sql_text]
+
+    def server_times_unavailable(self) -> str | None:
+        """Why :meth:`server_times` is empty (pg_stat_statements absent, not loaded or unreadable), or None."""
         self._check_open()
-        schema = self._statements_schema()
-        if schema is None:
-            return
-        reset = sql.SQL("SELECT {}(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)").format(
-            sql.Identifier(schema, "pg_stat_statements_reset"))
-        try:
-            self._conn.execute(reset)
-        except psycopg.Error as error:
-            raise WorkbenchError(f"cannot reset pg_stat_statements of {self._describe()}: "
-                                 f"{redact(str(error)).strip()}\nfix: ask for EXECUTE on "
-                                 f"pg_stat_statements_reset, or compare server_times() before and after") from error
+        return self._statements_view()[1]
 
-    def _statements_schema(self) -> str | None:
-        """Where pg_stat_statements is, created in this database when the engine may (not in a URL sandbox)."""
-        if self._statements is not None:
-            return self._statements
-        if not self.sandbox:
-            try:
-                self._conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            except psycopg.Error:
-                return None
-        found = self._conn.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n"
-                                   " ON n.oid = e.extnamespace WHERE e.extname = %s", [PRELOAD]).fetchone()
-        if found is None:
-            return None
-        probe = sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(found[0], "pg_stat_statements"))
-        try:  # fails when the library is not preloaded
-            self._conn.execute(probe)
-        except psycopg.Error:
-            return None
-        with suppress(WorkbenchError):  # not a superuser: planning times stay 0
-            self._apply_settings({_TRACK_PLANNING: "on"})
-            self._settings[_TRACK_PLANNING] = "on"
-        self._statements = found[0]
+    def _statements_view(self) -> tuple[str | None, str | None]:
+        """(schema of pg_stat_statements, why not), created first in a database of the engine's own."""
+        if self._statements is None:
+            self._statements = pgstats.locate(self._conn, create=not self.sandbox)
+            if self._statements[0] is not None:
+                with suppress(WorkbenchError):  # not a superuser: planning times stay 0
+                    self._apply_settings({_TRACK_PLANNING: "on"})
+                    self._settings[_TRACK_PLANNING] = "on"
         return self._statements
 
     def row_counts(self) -> dict[str, int]:
@@ -406,15 +414,55 @@ class PostgresEngine(Engine):
                          table_bytes, index_bytes))
         return rows
 
+    @property
+    def schemas(self) -> list[str]:
+        """The schemas holding this engine's tables (the sandbox's, or every user schema of its database)."""
+        self._check_open()
+        return self._schemas()
+
     def _schemas(self) -> list[str]:
         """The schemas this engine may write: the sandbox ones, or every user schema of its own database."""
         names = [n for (n,) in self._conn.execute("SELECT nspname FROM pg_namespace ORDER BY nspname").fetchall()]
         if self.sandbox:
-            return [n for n in names if n == self.sandbox or n.startswith(self.sandbox + "_")]
+            return [n for n in names if n in self._owned]
         return [n for n in names if not n.startswith(_SYSTEM_SCHEMAS) and not n.startswith("pg_temp")]
 
     def _physical(self, schema: Schema) -> Schema:
-        return sandboxing.into_sandbox(schema, self.sandbox) if self.sandbox else schema
+        """The model as stored here: moved into the sandbox, extension functions qualified or replaced."""
+        placed = sandboxing.into_sandbox(schema, self.sandbox) if self.sandbox else schema
+        calls, _ = self._extension_calls(schema)
+        return functions.rewrite(placed, calls) if calls else placed
+
+    def ddl(self, schema: Schema, *, constraints: bool = True) -> tuple[list[str], list[str], list]:
+        now, deferred, notes = super().ddl(schema, constraints=constraints)
+        return now, deferred, [*self._extension_calls(schema)[1], *notes]
+
+    def _extension_calls(self, schema: Schema) -> tuple[dict[str, functions.Call], list]:
+        """How this database calls the extension functions the model uses (see :mod:`functions`), with notes."""
+        used = functions.called(schema)
+        for name in used:
+            if name not in self._calls:
+                calls, notes = functions.resolve([name], self.extension_schema)
+                self._calls[name] = (calls[name], notes)
+        return ({name: self._calls[name][0] for name in used},
+                [note for name in used for note in self._calls[name][1]])
+
+    def create_schema(self, schema: Schema, *, constraints: bool = True) -> list:
+        if self.sandbox:
+            self._claim(self._physical(schema))
+        return super().create_schema(schema, constraints=constraints)
+
+    def _claim(self, physical: Schema) -> None:
+        """Create (marked) the namespace schemas a sandboxed model needs, refusing any that exists already."""
+        wanted = {t.schema for t in physical.tables if t.schema} | set(physical.schemas)
+        new = sorted(wanted - self._owned)
+        if not new:
+            return
+        mark = replace(self._mark, part_of=self.sandbox)
+        with self._conn.transaction():
+            for name in new:
+                _create_schema(self._conn, name, mark, self._location)
+        self._owned |= frozenset(new)
 
     def _run_script(self, statements: list[str]) -> None:
         for statement in statements:
@@ -426,7 +474,7 @@ class PostgresEngine(Engine):
                     self._conn.execute(sql.SQL(statement))
         except psycopg.Error as error:
             raise WorkbenchError(f"PostgreSQL rejected statement {number} of {len(statements)} (all rolled back): "
-                                 f"{str(error).strip()}\n    {statements[number - 1][:500]}") from error
+                                 f"{self.server.scrub(str(error))}\n    {statements[number - 1][:500]}") from error
 
     def _copy(self, target: exp.Table, data: pa.Table, advance: Advance, record: exp.Insert) -> str:
         copy, types, batches = self._copy_plan(target.sql("postgres"), data)
@@ -474,28 +522,112 @@ class PostgresEngine(Engine):
         self._conn.execute(sql.SQL(record.sql("postgres")))
 
     def _analyze(self) -> None:
-        for schema in self._schemas():
-            for (name,) in self._conn.execute(
-                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    " WHERE n.nspname = %s AND c.relkind IN ('r', 'p')", [schema]).fetchall():
-                self._conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, name)))
+        self._maintain("ANALYZE")
+
+    def finish(self) -> None:
+        """As the base does, then each sequence of a serial or identity column set past the loaded values, so
+        that rows inserted later (into a kept load) draw keys that are free."""
+        super().finish()
+        owned = self._conn.execute(
+            "SELECT s.oid, q.seqmin, tn.nspname, t.relname, a.attname FROM pg_depend d"
+            " JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_sequence q ON q.seqrelid = s.oid"
+            " JOIN pg_namespace sn ON sn.oid = s.relnamespace"
+            " JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace"
+            " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid"
+            " WHERE d.deptype IN ('a', 'i') AND sn.nspname = ANY(%s) AND NOT t.relispartition",
+            [self._schemas()]).fetchall()
+        for sequence, least, schema, table, column in owned:
+            self._conn.execute(sql.SQL("SELECT setval(%s::oid::regclass, greatest(max({}) + 1, %s), false) FROM {}")
+                               .format(sql.Identifier(column), sql.Identifier(schema, table)), [sequence, least])
+
+    def vacuum(self) -> None:
+        """``VACUUM (ANALYZE)`` of this engine's own tables, named one by one (never the whole database)."""
+        self._check_open()
+        self._maintain("VACUUM (ANALYZE)")
+
+    def _maintain(self, command: str) -> None:
+        tables = [sql.Identifier(schema, name) for schema, name in self._conn.execute(
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'm') AND NOT c.relispartition ORDER BY 1, 2",
+            [self._schemas()]).fetchall()]
+        if tables:
+            self._conn.execute(sql.SQL("{} {}").format(sql.SQL(command), sql.SQL(", ").join(tables)))
+
+    def extension_schema(self, name: str) -> str:
+        """The schema extension ``name`` lives in: created in a database of the engine's own; on a user's
+        server only found (raises :class:`~workbench.engines.extensions.MissingExtension` saying what the
+        owner must run)."""
+        self._check_open()
+        if name not in self._extensions:
+            self._extensions[name] = extensions.schema_of(self._conn, name, create=not self.sandbox,
+                                                          where=self._location)
+        return self._extensions[name]
+
+    def _create_index(self, schema: Schema, table: str, index: Index) -> exp.Create:
+        """As the base does, with extension operator classes named with their schema (search_path is the
+        sandbox alone), after checking each extension is there."""
+        found = {name: self.extension_schema(name) for name in extensions.needed(index)}
+        return super()._create_index(schema, table, extensions.qualified(index, found))
+
+    def keep(self) -> None:
+        """Keep this engine's schema (URL) or database (embedded) after close, marked as a kept load: list it
+        with ``workbench sandboxes``, remove it with ``workbench drop NAME``. An embedded server keeps running."""
+        self._check_open()
+        self._mark = replace(self._mark, kept=True)
+        self._remark()
+        if isinstance(self.server, EmbeddedServer):
+            self.server.keep_running()
+        self._kept = True
+
+    def own(self, kind: str, name: str) -> None:
+        """Register an object this engine created outside its sandbox (e.g. a role), dropped with it on close.
+
+        It is written into the sandbox's marker first, so ``workbench sandboxes --drop-stale`` drops it too
+        after a kill. Kinds: the keys of :data:`workbench.engines.markers.OWNED_KINDS`.
+        """
+        self._check_open()
+        if kind not in markers.OWNED_KINDS:
+            raise UnknownNameError("kind of owned object", kind, markers.OWNED_KINDS)
+        self._mark = replace(self._mark, owns=(*self._mark.owns, (kind, name)))
+        self._remark()
+
+    def _remark(self) -> None:
+        if self.database:
+            self.server.mark(self.database, self._mark)
+        else:
+            self._conn.execute(markers.comment("schema", self.sandbox, self._mark))
 
     def _close(self) -> None:
+        """Drop what this engine created (unless kept), on a fresh connection when its own is mid-statement
+        (e.g. a signal stopped a COPY)."""
+        usable = not self._connection.closed and \
+            self._connection.info.transaction_status == TransactionStatus.IDLE
+        connection = self._connection if usable else None
+        if not usable:
+            self._connection.close()
         try:
-            if self.sandbox and not self._conn.closed:
-                self.drop_sandbox()
-        finally:
-            self._conn.close()
+            if self._kept:
+                return
             if self.database:
+                self._connection.close()
                 self.server.drop_database(self.database)
+                with self.server.connect() as admin:
+                    markers.drop_owned(admin, self._mark.owns)
+            else:
+                with (connection or self.server.connect()) as admin:
+                    markers.drop(admin, markers.Sandbox("schema", self.sandbox, self._mark, None,
+                                                        tuple(sorted(self._owned - {self.sandbox}))))
+        finally:
+            self._connection.close()
 
-    def drop_sandbox(self) -> None:
-        """Drop the sandbox schemas (and everything in them); nothing outside them is touched."""
-        if not self.sandbox:
-            raise WorkbenchError(f"{self._describe()} has no sandbox: its whole database {self.database!r} is "
-                                 f"dropped on close()")
-        for schema in self._schemas():
-            self._conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    def _warn_stale(self) -> None:
+        """Warn once per server and process about sandboxes killed runs left there."""
+        where = self.server.where()
+        if where not in _WARNED:
+            _WARNED.add(where)
+            with suppress(psycopg.Error):  # listing needs only the catalog; a refusal just means no warning
+                if message := markers.stale_warning(markers.sandboxes(self._conn), where):
+                    warnings.warn(message, StaleSandboxWarning, stacklevel=3)
 
     def _describe(self) -> str:
         where = f"database {self.database}" if self.database else f"sandbox {self.sandbox}"
@@ -513,7 +645,13 @@ class PostgresEngine(Engine):
                 return cursor.execute(tree.sql("postgres"), values)
             return self._conn.cursor().execute(sql_text, params)
         except psycopg.Error as error:
-            raise _failed(sql_text, error) from error
+            raise self._failed(sql_text, error) from error
+
+    def _failed(self, sql_text: str, error: psycopg.Error) -> WorkbenchError:
+        return WorkbenchError(f"PostgreSQL: {self.server.scrub(str(error))}\n    in: {sql_text.strip()[:500]}")
+
+    def _scrub(self, text: str) -> str:
+        return self.server.scrub(text)
 
     def _connection_lost(self, error: BaseException) -> bool:
         return isinstance(error, psycopg.OperationalError) or self._connection.closed
@@ -521,7 +659,30 @@ class PostgresEngine(Engine):
     def _guard(self, sql_text: str) -> None:
         """Refuse a statement that writes outside the sandbox (a guard against mistakes, not malice)."""
         if self.sandbox:
-            sandboxing.check(sql_text, self.sandbox)
+            sandboxing.check(sql_text, self._owned)
+
+
+class StaleSandboxWarning(UserWarning):
+    """Sandboxes that killed runs left on a server (see ``workbench sandboxes``)."""
+
+
+_WARNED: set[str] = set()  # servers already warned about in this process
+
+
+def _create_schema(connection: psycopg.Connection, name: str, mark: markers.Mark, where: str) -> None:
+    """CREATE SCHEMA with its marker in one transaction; refuse a name that exists; say what grant is missing."""
+    try:
+        with connection.transaction():
+            exists, found = markers.mark_of(connection, "schema", name)
+            if exists:
+                raise markers.taken("schema", name, found, where)
+            connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+            connection.execute(markers.comment("schema", name, mark))
+    except psycopg.errors.InsufficientPrivilege as error:
+        user, database = connection.info.user, connection.info.dbname
+        raise WorkbenchError(f"cannot create schema {name} on {where}: {str(error).strip()}\nfix: the workbench "
+                             f"works in a schema of its own; the database owner can run `GRANT CREATE ON DATABASE "
+                             f"{database} TO {user};`") from None
 
 
 def _binary_column(oid: int, type_name: str, arrow: pa.DataType) -> tuple[int, Callable[[pa.Array], pa.Array]] | None:
@@ -549,14 +710,3 @@ def _numbered(tree: exp.Expression, params: Mapping[str, Any]) -> tuple[exp.Expr
 
     tree = tree.transform(number)
     return tree, [params[name] for name in order]
-
-
-def _where(conninfo: str) -> str:
-    """``host=... port=... user=... dbname=...`` of a conninfo or URL: never the password."""
-    parts = conninfo_to_dict(conninfo)
-    return " ".join(f"{key}={parts[key]}" for key in ("host", "port", "user", "dbname") if parts.get(key)) or \
-        redact(conninfo)
-
-
-def _failed(sql_text: str, error: psycopg.Error) -> WorkbenchError:
-    return WorkbenchError(f"PostgreSQL: {redact(str(error)).strip()}\n    in: {sql_text.strip()[:500]}")
