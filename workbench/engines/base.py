@@ -1,9 +1,12 @@
 """The one engine interface: create a schema, bulk-load Arrow data, query, explain, measure.
 
-Each engine supplies a few primitives (run a statement, copy one Arrow table atomically, read its
-catalog); the shared logic here orders the work the fast and safe way: tables first without their
-indexes and deferrable foreign keys, data parents first (one transaction per table, recorded in a
-``_workbench_loads`` bookkeeping table), then the indexes and keys, then statistics.
+Each engine supplies a few primitives (run a statement, copy one table's Arrow batches atomically,
+read its catalog); the shared logic here orders the work the fast and safe way: tables first without
+their indexes and deferrable foreign keys, data parents first (one transaction per table, recorded
+in a ``_workbench_loads`` bookkeeping table), then the indexes and keys, then statistics.
+
+A table to load is a ``pyarrow.Table`` or any :class:`Batches` (a generated stream, Parquet files):
+it is copied batch by batch, so a load holds one batch in memory whatever the table's size.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from __future__ import annotations
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 import pyarrow as pa
@@ -33,7 +36,21 @@ BOOKKEEPING = "_workbench_loads"
 SERVER_TIMES = ("query", "calls", "mean_exec_ms", "mean_plan_ms")
 Advance = Callable[[int], None]
 
-__all__ = ["BOOKKEEPING", "SERVER_TIMES", "Engine", "Execution", "LoadInterrupted", "LoadReport", "TableLoad"]
+__all__ = ["BOOKKEEPING", "SERVER_TIMES", "Batches", "Engine", "Execution", "LoadInterrupted", "LoadReport",
+           "TableLoad"]
+BATCH_ROWS = 1_048_576  # rows per batch when a whole pyarrow.Table is loaded
+
+
+class Batches(Protocol):
+    """A table's rows as Arrow record batches, read once, with the schema and row count known first."""
+
+    @property
+    def schema(self) -> pa.Schema: ...
+
+    @property
+    def num_rows(self) -> int: ...
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]: ...
 
 
 @dataclass(frozen=True)
@@ -163,8 +180,10 @@ class Engine(ABC):
         """Run DDL statements in one transaction; raise WorkbenchError naming the failing statement."""
 
     @abstractmethod
-    def _copy(self, target: exp.Table, data: pa.Table, advance: Advance, record: exp.Insert) -> str:
-        """Copy ``data`` into ``target`` and run ``record`` in ONE transaction; roll back on any error.
+    def _copy(self, target: exp.Table, schema: pa.Schema, batches: Iterable[pa.RecordBatch], advance: Advance,
+              record: exp.Insert) -> str:
+        """Copy ``batches`` (of ``schema``) into ``target`` and run ``record`` in ONE transaction; roll back
+        on any error.
 
         Calls ``advance(n)`` after each batch sent; returns the method used (e.g. ``"copy binary"``).
         """
@@ -270,26 +289,26 @@ class Engine(ABC):
             self._created.add(key)
         return notes
 
-    def load(self, schema: Schema, data: Mapping[str, pa.Table], *, progress: bool = True) -> LoadReport:
-        """Bulk-load Arrow tables (parents first), then build indexes and keys, then statistics.
+    def load(self, schema: Schema, data: Mapping[str, pa.Table | Batches], *, progress: bool = True) -> LoadReport:
+        """Bulk-load Arrow tables or streams of batches (parents first), then indexes and keys, then statistics.
 
         Creates the schema first (without indexes) unless this engine already created it. Each table
         is copied in its own transaction and recorded in ``_workbench_loads``; a failure rolls that
-        table back, leaves the earlier ones complete, and raises :class:`LoadInterrupted`.
+        table back, leaves the earlier ones complete, and raises :class:`LoadInterrupted`. Progress:
+        one bar per table, with its rows and rows per second.
         """
         self._check_open()
         plan = [(key, schema.table(key), table) for key, table in data.items()]
         for key, model, table in plan:
-            _check_columns(key, model, table)
+            _check_columns(key, model, table.schema)
         if not {model.key for _, model, _ in plan} <= self._created:
             self.create_schema(schema, constraints=False)
         places = self.places(schema)
         self._ensure_bookkeeping()
         loads: list[TableLoad] = []
-        total = sum(t.num_rows for *_, t in plan)
-        with tqdm(total=total, unit="rows", unit_scale=True, disable=not progress, desc="load") as bar:
-            for _, model, table in plan:
-                bar.set_postfix_str(model.key)
+        for _, model, table in plan:
+            with tqdm(total=table.num_rows, unit="rows", unit_scale=True, disable=not progress,
+                      desc=f"load {model.key}") as bar:
                 loads.append(self._load_one(model, places[model.key], table, bar, [done.table for done in loads]))
         started = time.perf_counter()
         self.finish()
@@ -377,7 +396,8 @@ class Engine(ABC):
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _load_one(self, model: Table, target: exp.Table, data: pa.Table, bar: tqdm, complete: list[str]) -> TableLoad:
+    def _load_one(self, model: Table, target: exp.Table, data: pa.Table | Batches, bar: tqdm,
+                  complete: list[str]) -> TableLoad:
         sent = 0
 
         def advance(rows: int) -> None:
@@ -387,7 +407,8 @@ class Engine(ABC):
 
         started = time.perf_counter()
         try:
-            method = self._copy(target, data, advance, self._bookkeeping_row(model.key, data.num_rows, "complete"))
+            method = self._copy(target, data.schema, counted_batches(model.key, data), advance,
+                                self._bookkeeping_row(model.key, data.num_rows, "complete"))
         except BaseException as error:
             try:
                 self._record(self._bookkeeping_row(model.key, sent, "failed"))
@@ -469,8 +490,27 @@ def _without_constraints(schema: Schema, foreign_keys: bool) -> Schema:
     return schema.with_tables(tuple(strip(t) for t in schema.tables))
 
 
-def _check_columns(key: str, model: Table, data: pa.Table) -> None:
-    for name in data.column_names:
+def record_batches(data: pa.Table | Batches, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """The batches of a table or stream (a ``pyarrow.Table`` in slices of at most ``rows``)."""
+    if isinstance(data, pa.Table):
+        yield from data.to_batches(max_chunksize=rows)
+    else:
+        yield from data
+
+
+def counted_batches(key: str, data: pa.Table | Batches) -> Iterator[pa.RecordBatch]:
+    """The batches of ``data``, checked to add up to the rows it announced (else an error ends the copy)."""
+    sent = 0
+    for batch in record_batches(data):
+        sent += batch.num_rows
+        yield batch
+    if sent != data.num_rows:
+        raise WorkbenchError(f"{key}: the data announced {data.num_rows:,} rows but gave {sent:,}; nothing of "
+                             f"{key} is kept")
+
+
+def _check_columns(key: str, model: Table, data: pa.Schema) -> None:
+    for name in data.names:
         if not model.has_column(name):
             raise UnknownNameError(f"column of {model.key} (in the data for {key!r})", name,
                                    (c.name for c in model.columns))

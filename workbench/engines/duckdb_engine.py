@@ -1,7 +1,7 @@
 """DuckDB, the default engine: in-process, in memory or in a file, loaded straight from Arrow.
 
-Loads register each Arrow slice as a view and ``INSERT INTO ... SELECT`` from it (millions of rows
-per second; never row by row). Extensions are never downloaded: only the built-in ones are used.
+Loads register each Arrow batch as a view and ``INSERT INTO ... SELECT`` from it (millions of rows
+per second; never row by row), one batch at a time. Extensions are never downloaded: only the built-in ones are used.
 Statements run on a cursor of the database handle, so :meth:`DuckDBEngine.reconnect` can replace it;
 timeouts are a watchdog thread calling ``interrupt()``.
 """
@@ -13,7 +13,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +29,6 @@ from workbench.engines.execution import Execution
 from workbench.engines.execution import checksum as rows_checksum
 from workbench.errors import UnknownNameError, WorkbenchError
 
-BATCH_ROWS = 1_000_000  # rows per INSERT: large enough to stay fast, small enough for a moving progress bar
 _OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 # A DML statement answers with one ``Count`` row: that is its affected-row count, as PostgreSQL reports it.
 _DML = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(?:insert|update|delete|merge)\b", re.I | re.S)
@@ -223,21 +222,21 @@ class DuckDBEngine(Engine):
                                      f"{error}\n    {statement[:500]}") from error
         self._con.execute("COMMIT")
 
-    def _copy(self, target: exp.Table, data: pa.Table, advance: Advance, record: exp.Insert) -> str:
+    def _copy(self, target: exp.Table, schema: pa.Schema, batches: Iterable[pa.RecordBatch], advance: Advance,
+              record: exp.Insert) -> str:
         view = f"_workbench_arrow_{uuid.uuid4().hex[:12]}"
-        columns = [exp.to_identifier(name, quoted=True) for name in data.column_names]
+        columns = [exp.to_identifier(name, quoted=True) for name in schema.names]
         insert = exp.insert(exp.select(*columns).from_(exp.to_identifier(view, quoted=True)), target,
                             columns=columns).sql("duckdb")
         self._con.execute("BEGIN")
         try:
-            for offset in range(0, data.num_rows, BATCH_ROWS):
-                chunk = data.slice(offset, BATCH_ROWS)
-                self._con.register(view, chunk)
+            for batch in batches:
+                self._con.register(view, batch)
                 try:
                     self._con.execute(insert).fetchall()
                 finally:
                     self._con.unregister(view)
-                advance(chunk.num_rows)
+                advance(batch.num_rows)
             self._con.execute(record.sql("duckdb")).fetchall()
         except BaseException:
             self._con.execute("ROLLBACK")

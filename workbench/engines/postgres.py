@@ -2,9 +2,9 @@
 
 On a server given by URL the workbench creates schemas named ``workbench_<id>`` (one more per model
 namespace, ``workbench_<id>_<namespace>``), points ``search_path`` at them, refuses statements that
-would write outside them, and drops only them on close. Loads use ``COPY ... (FORMAT BINARY)`` with
-the column types read from the catalog, or text ``COPY`` when a column's type has no exact binary
-match for its Arrow type.
+would write outside them, and drops only them on close. Loads use ``COPY ... (FORMAT BINARY)`` built
+from the Arrow columns cast to the column types read from the catalog, or CSV ``COPY`` when a column's
+type has no exact binary form (see :mod:`workbench.engines.copy`).
 
 ``timed`` sends the statement text alone as one simple-protocol message (one round trip, no prepared
 statement: the same protocol as pgbench and most applications). Its timeout is the session's
@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from typing import Any
 
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
 from psycopg import sql
 from psycopg.adapt import Transformer
 from psycopg.conninfo import conninfo_to_dict
@@ -33,36 +32,15 @@ from psycopg.pq.abc import PGresult
 from sqlglot import exp
 
 from workbench.engines import sandbox as sandboxing
-from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameters, server_frame
+from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameters, record_batches, server_frame
+from workbench.engines.copy import CopyFormat, ServerColumn, copy_format
 from workbench.engines.execution import Execution
 from workbench.engines.execution import checksum as rows_checksum
 from workbench.engines.pgserver import PRELOAD, Server, embedded_server, redact
 from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.schema.model import Schema
 
-BATCH_ROWS = 50_000  # rows converted to Python per step of COPY
 _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
-
-# Server type (base type of domains) -> Arrow types whose Python values its binary dumper takes.
-_BINARY: dict[str, Callable[[pa.DataType], bool]] = {
-    **dict.fromkeys(("int2", "int4", "int8"), pa.types.is_integer),
-    **dict.fromkeys(("float4", "float8"), lambda t: pa.types.is_floating(t) or pa.types.is_integer(t)),
-    "numeric": lambda t: pa.types.is_decimal(t) or pa.types.is_integer(t),
-    "bool": pa.types.is_boolean,
-    **dict.fromkeys(("text", "varchar", "bpchar", "name"),
-                    lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)),
-    "bytea": lambda t: pa.types.is_binary(t) or pa.types.is_large_binary(t),
-}
-# Dates and timestamps travel as the integers of PostgreSQL's binary format (days / microseconds since
-# 2000-01-01, timestamptz in UTC), computed by Arrow: building Python datetimes would cost 5 us a value.
-INT4_OID, INT8_OID, TEXT_OID = 23, 20, 25
-_CHARACTER = frozenset({"varchar", "bpchar", "name"})
-_PG_EPOCH_DAYS, _PG_EPOCH_MICROS = 10_957, 946_684_800_000_000
-_TEMPORAL: dict[str, Callable[[pa.DataType], bool]] = {
-    "date": pa.types.is_date,
-    "timestamp": lambda t: pa.types.is_timestamp(t) and t.tz is None,
-    "timestamptz": lambda t: pa.types.is_timestamp(t) and t.tz is not None,
-}
 _SESSION_CONTEXTS = frozenset({"user", "superuser"})  # pg_settings.context of what SET may change
 _TRACK_PLANNING = "pg_stat_statements.track_planning"
 _QUERY_CANCELED = b"57014"  # SQLSTATE of a statement stopped by statement_timeout (or a cancel request)
@@ -314,23 +292,23 @@ class PostgresEngine(Engine):
     def insert_seconds(self, table: str, data: pa.Table) -> float:
         """The load's COPY into model table ``table`` in a transaction rolled back after; only COPY is timed.
 
-        The rows are converted to Python values before the clock starts, so the figure is the server's
-        work (with its index maintenance) plus the protocol, not Arrow conversion.
+        The COPY data is encoded before the clock starts, so the figure is the server's work (with its
+        index maintenance) plus the protocol, not the encoding.
         """
         self._check_open()
-        copy, types, batches = self._copy_plan(self._stored(table).sql("postgres"), data)
-        rows = [row for batch in batches for row in batch]
+        stored = self._stored(table).sql("postgres")
+        form = self._copy_format(stored, data.schema)
+        buffers = [form.header(), *(b for batch in record_batches(data) for b in form.buffers(batch)), form.trailer()]
+        statement = form.statement(sql.SQL(stored), data.column_names)
         try:
             with self._conn.transaction(force_rollback=True), self._conn.cursor() as cursor:
                 started = time.perf_counter()
-                with cursor.copy(copy) as stream:
-                    if types:
-                        stream.set_types(types)
-                    for row in rows:
-                        stream.write_row(row)
+                with cursor.copy(statement) as stream:
+                    for buffer in buffers:
+                        stream.write(buffer)
                 return time.perf_counter() - started
         except psycopg.Error as error:
-            raise _failed(copy.as_string(self._conn), error) from error
+            raise _failed(statement.as_string(self._conn), error) from error
 
     def server_times(self) -> pd.DataFrame:
         """pg_stat_statements for this database (top-level statements), or an empty frame without it."""
@@ -428,46 +406,33 @@ class PostgresEngine(Engine):
             raise WorkbenchError(f"PostgreSQL rejected statement {number} of {len(statements)} (all rolled back): "
                                  f"{str(error).strip()}\n    {statements[number - 1][:500]}") from error
 
-    def _copy(self, target: exp.Table, data: pa.Table, advance: Advance, record: exp.Insert) -> str:
-        copy, types, batches = self._copy_plan(target.sql("postgres"), data)
+    def _copy(self, target: exp.Table, schema: pa.Schema, batches: Iterable[pa.RecordBatch], advance: Advance,
+              record: exp.Insert) -> str:
+        table = target.sql("postgres")
+        form = self._copy_format(table, schema)
         with self._conn.transaction(), self._conn.cursor() as cursor:
-            with cursor.copy(copy) as stream:
-                if types:
-                    stream.set_types(types)
+            with cursor.copy(form.statement(sql.SQL(table), schema.names)) as stream:
+                stream.write(form.header())
                 for batch in batches:
-                    for row in batch:
-                        stream.write_row(row)
-                    advance(len(batch))
+                    for buffer in form.buffers(batch):
+                        stream.write(buffer)
+                    advance(batch.num_rows)
+                stream.write(form.trailer())
             cursor.execute(sql.SQL(record.sql("postgres")))
-        return "copy binary" if types else "copy text"
+        return form.method
 
-    def _copy_plan(self, table: str, data: pa.Table) -> tuple[sql.Composed, list[int], Iterator[list[tuple]]]:
-        """``(COPY statement, binary type oids or [] for text COPY, batches of Python rows)`` for ``data``."""
-        plan = [_binary_column(oid, name, field.type) for (oid, name), field in zip(
-            self._column_types(table, data.column_names), data.schema, strict=True)]
-        binary = None not in plan
-        columns = sql.SQL(", ").join(sql.Identifier(c) for c in data.column_names)
-        copy = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
-            sql.SQL(table), columns, sql.SQL(" (FORMAT BINARY)" if binary else ""))
+    def _copy_format(self, table: str, schema: pa.Schema) -> CopyFormat:
+        return copy_format(self._column_types(table, schema.names), schema)
 
-        def batches() -> Iterator[list[tuple]]:
-            for batch in data.to_batches(max_chunksize=BATCH_ROWS):
-                columns = batch.columns if not binary else [
-                    convert(column) for column, (_, convert) in zip(batch.columns, plan, strict=True)]
-                yield list(zip(*(column.to_pylist() for column in columns), strict=True))
-
-        return copy, [oid for oid, _ in plan] if binary else [], batches()
-
-    def _column_types(self, table: str, columns: list[str]) -> list[tuple[int, str]]:
-        """(oid, name) of each column's type as the server has it, domains resolved to their base type.
-
-        Enums report ``varchar``: their binary form is their label's text, so they take the fast binary COPY.
-        """
-        found = dict((name, (oid, typname)) for name, oid, typname in self._conn.execute(
-            "SELECT a.attname, b.oid, CASE WHEN b.typtype = 'e' THEN 'varchar' ELSE b.typname END"
+    def _column_types(self, table: str, columns: list[str]) -> list[ServerColumn]:
+        """Each column's type as the server has it: domains resolved to their base type, enums, array elements."""
+        rows = self._conn.execute(
+            "SELECT a.attname, b.typname, b.typtype, e.typname"
             " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
             " JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
-            " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped", [table]).fetchall())
+            " LEFT JOIN pg_type e ON e.oid = b.typelem AND b.typcategory = 'A'"
+            " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped", [table]).fetchall()
+        found = {name: ServerColumn(name, base, kind == "e", element) for name, base, kind, element in rows}
         return [found[c] for c in columns]
 
     def _record(self, record: exp.Insert) -> None:
@@ -522,19 +487,6 @@ class PostgresEngine(Engine):
         """Refuse a statement that writes outside the sandbox (a guard against mistakes, not malice)."""
         if self.sandbox:
             sandboxing.check(sql_text, self.sandbox)
-
-
-def _binary_column(oid: int, type_name: str, arrow: pa.DataType) -> tuple[int, Callable[[pa.Array], pa.Array]] | None:
-    """(oid to dump with, Arrow conversion) for binary COPY of one column, or None when only text will do."""
-    if _BINARY.get(type_name, lambda _: False)(arrow):
-        # character types share text's binary form; psycopg has dumpers for text only
-        return (TEXT_OID if type_name in _CHARACTER else oid), lambda column: column
-    if not _TEMPORAL.get(type_name, lambda _: False)(arrow):
-        return None
-    if type_name == "date":
-        return INT4_OID, lambda column: pc.subtract(column.cast(pa.date32()).cast(pa.int32()), _PG_EPOCH_DAYS)
-    return INT8_OID, lambda column: pc.subtract(
-        column.cast(pa.timestamp("us", tz=arrow.tz), safe=False).cast(pa.int64()), _PG_EPOCH_MICROS)
 
 
 def _numbered(tree: exp.Expression, params: Mapping[str, Any]) -> tuple[exp.Expression, list[Any]]:
