@@ -11,10 +11,14 @@ it is copied batch by batch, so a load holds one batch in memory whatever the ta
 
 from __future__ import annotations
 
+import html
+import queue
+import threading
 import time
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -74,6 +78,7 @@ class LoadReport:
     engine: str
     tables: tuple[TableLoad, ...]
     finish_seconds: float = 0.0
+    notes: tuple[str, ...] = ()  # what the engine did differently from the model (e.g. a key not enforced)
 
     @property
     def rows(self) -> int:
@@ -95,7 +100,9 @@ class LoadReport:
         )
 
     def _repr_html_(self) -> str:
-        return f"<p>{self._summary()}</p>" + self.to_frame().to_html(index=False)
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
+        listed = f"<ul>{notes}</ul>" if notes else ""
+        return f"<p>{self._summary()}</p>" + self.to_frame().to_html(index=False) + listed
 
     def _summary(self) -> str:
         return (f"{self.engine}: {self.rows:,} rows into {len(self.tables)} tables in {self.seconds:.2f} s "
@@ -242,6 +249,10 @@ class Engine(ABC):
         """The model as this engine stores it (a sandbox renames namespaces); identity by default."""
         return schema
 
+    def _for_load(self, schema: Schema, rows: dict[str, int]) -> tuple[Schema, list[str]]:
+        """The model to create for a load of ``rows`` per table, and notes on what differs; as is by default."""
+        return schema, []
+
     # -- shared behaviour ------------------------------------------------------------------------
 
     @property
@@ -301,8 +312,12 @@ class Engine(ABC):
         plan = [(key, schema.table(key), table) for key, table in data.items()]
         for key, model, table in plan:
             _check_columns(key, model, table.schema)
+        notes: list[str] = []
         if not {model.key for _, model, _ in plan} <= self._created:
-            self.create_schema(schema, constraints=False)
+            loadable, notes = self._for_load(schema, {model.key: table.num_rows for _, model, table in plan})
+            for note in notes:
+                warnings.warn(note, stacklevel=2)
+            self.create_schema(loadable, constraints=False)
         places = self.places(schema)
         self._ensure_bookkeeping()
         loads: list[TableLoad] = []
@@ -312,7 +327,7 @@ class Engine(ABC):
                 loads.append(self._load_one(model, places[model.key], table, bar, [done.table for done in loads]))
         started = time.perf_counter()
         self.finish()
-        return LoadReport(self.name, tuple(loads), time.perf_counter() - started)
+        return LoadReport(self.name, tuple(loads), time.perf_counter() - started, tuple(notes))
 
     def finish(self) -> None:
         """Create the deferred indexes and foreign keys, then refresh statistics (idempotent)."""
@@ -407,8 +422,9 @@ class Engine(ABC):
 
         started = time.perf_counter()
         try:
-            method = self._copy(target, data.schema, counted_batches(model.key, data), advance,
-                                self._bookkeeping_row(model.key, data.num_rows, "complete"))
+            with prefetched(counted_batches(model.key, data)) as batches:
+                method = self._copy(target, data.schema, batches, advance,
+                                    self._bookkeeping_row(model.key, data.num_rows, "complete"))
         except BaseException as error:
             try:
                 self._record(self._bookkeeping_row(model.key, sent, "failed"))
@@ -507,6 +523,49 @@ def counted_batches(key: str, data: pa.Table | Batches) -> Iterator[pa.RecordBat
     if sent != data.num_rows:
         raise WorkbenchError(f"{key}: the data announced {data.num_rows:,} rows but gave {sent:,}; nothing of "
                              f"{key} is kept")
+
+
+@contextmanager
+def prefetched(batches: Iterator[pa.RecordBatch], ahead: int = 1) -> Iterator[Iterator[pa.RecordBatch]]:
+    """``batches`` made by a thread up to ``ahead`` batches ahead of the reader (generation or Parquet reads
+    overlap the engine's work, mostly outside the GIL); the thread stops when the block exits."""
+    ready: queue.Queue = queue.Queue(maxsize=ahead)
+    done = object()
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        """Hand ``item`` to the reader; False when the reader has left."""
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                if not offer(item):
+                    return
+        except BaseException as error:  # raised in the reader
+            offer(error)
+            return
+        offer(done)
+
+    def read() -> Iterator[pa.RecordBatch]:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    worker = threading.Thread(target=produce, name="workbench-batches", daemon=True)
+    worker.start()
+    try:
+        yield read()
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _check_columns(key: str, model: Table, data: pa.Schema) -> None:

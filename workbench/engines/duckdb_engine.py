@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,11 @@ from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameter
 from workbench.engines.execution import Execution
 from workbench.engines.execution import checksum as rows_checksum
 from workbench.errors import UnknownNameError, WorkbenchError
+from workbench.schema.model import Schema
 
 _OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+KEY_MEMORY = 512 * 2**20  # default budget for one table's indexes (keys included) during a load
+ART_BYTES_PER_KEY = 80  # DuckDB's ART per key, measured inserting 5M (integer, timestamptz) keys in 1M batches
 # A DML statement answers with one ``Count`` row: that is its affected-row count, as PostgreSQL reports it.
 _DML = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(?:insert|update|delete|merge)\b", re.I | re.S)
 
@@ -43,9 +47,11 @@ class DuckDBEngine(Engine):
     supports_fk_actions = frozenset({"RESTRICT", "NO ACTION"})
     supports_sizes = False  # no per-table byte counts; file databases report allocated blocks
 
-    def __init__(self, path: str | Path | None = None, *, config: Mapping[str, Any] | None = None):
+    def __init__(self, path: str | Path | None = None, *, config: Mapping[str, Any] | None = None,
+                 key_memory: int = KEY_MEMORY):
         super().__init__()
         self.path = Path(path) if path is not None else None
+        self.key_memory = key_memory  # bytes a table's indexes (keys included) may take in a load
         self._config = {**_OFFLINE, **(config or {})}
         self._db = self._open()
         self._con = self._db.cursor()
@@ -135,6 +141,32 @@ class DuckDBEngine(Engine):
             self._db = self._open()
         self._con = self._db.cursor()
         self._apply_settings(self._settings)
+
+    def _for_load(self, schema: Schema, rows: dict[str, int]) -> tuple[Schema, list[str]]:
+        """The model without the indexes (keys included) whose ART would not fit ``key_memory``.
+
+        DuckDB holds an index (an ART, for keys and CREATE INDEX alike) in memory while it is built, about
+        ``ART_BYTES_PER_KEY`` a row, so a large table's indexes would make memory grow with the table.
+        Such indexes are left out, and said so, on tables no foreign key references (DuckDB checks a
+        foreign key against its parent's key, which must exist).
+        """
+        referenced = {parent.key for table in schema.tables for fk in table.foreign_keys
+                      if (parent := schema.referenced_table(fk)) is not None}
+        tables, notes = [], []
+        for table in schema.tables:
+            keys = ([table.primary_key.columns] if table.primary_key else []) + [u.columns for u in table.uniques]
+            indexes = keys + [i.columns for i in table.indexes]
+            need = rows.get(table.key, 0) * ART_BYTES_PER_KEY * len(indexes)
+            if table.key in referenced or need <= self.key_memory:
+                tables.append(table)
+                continue
+            tables.append(replace(table, primary_key=None, uniques=(), indexes=()))
+            labels = ", ".join(f"({', '.join(columns)})" for columns in indexes)
+            notes.append(f"{table.key}: keys and indexes {labels} are not built in DuckDB: their ART indexes of "
+                         f"{rows[table.key]:,} rows would take about {need / 2**30:.1f} GiB of memory (budget "
+                         f"{self.key_memory / 2**30:.1f} GiB); the rows are loaded without them (keys unchecked). "
+                         f"Fix: connect('duckdb', key_memory=...) in bytes to build them, or load into PostgreSQL")
+        return schema.with_tables(tuple(tables)), notes
 
     def _apply_settings(self, settings: Mapping[str, str]) -> None:
         known = {name for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()}

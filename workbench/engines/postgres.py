@@ -410,8 +410,11 @@ class PostgresEngine(Engine):
               record: exp.Insert) -> str:
         table = target.sql("postgres")
         form = self._copy_format(table, schema)
+        fresh, partitioned = self._fresh(table)
         with self._conn.transaction(), self._conn.cursor() as cursor:
-            with cursor.copy(form.statement(sql.SQL(table), schema.names)) as stream:
+            if fresh:  # new in this transaction: wal_level=minimal writes no WAL for it, and COPY may FREEZE
+                cursor.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(table)))
+            with cursor.copy(form.statement(sql.SQL(table), schema.names, freeze=fresh and not partitioned)) as stream:
                 stream.write(form.header())
                 for batch in batches:
                     for buffer in form.buffers(batch):
@@ -420,6 +423,20 @@ class PostgresEngine(Engine):
                 stream.write(form.trailer())
             cursor.execute(sql.SQL(record.sql("postgres")))
         return form.method
+
+    def _fresh(self, table: str) -> tuple[bool, bool]:
+        """(empty table of this engine's own database that no foreign key references, partitioned or not).
+
+        Such a table may be truncated in the loading transaction: nothing is lost, and PostgreSQL then
+        treats it as new (no WAL under wal_level=minimal, COPY FREEZE allowed except on partitioned tables).
+        """
+        if self.database is None:
+            return False, False
+        kind, referenced = self._conn.execute(
+            "SELECT relkind, EXISTS (SELECT 1 FROM pg_constraint WHERE confrelid = %s::regclass)"
+            " FROM pg_class WHERE oid = %s::regclass", [table, table]).fetchone()
+        empty = self._conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(sql.SQL(table))).fetchone()[0]
+        return empty and not referenced, kind == "p"
 
     def _copy_format(self, table: str, schema: pa.Schema) -> CopyFormat:
         return copy_format(self._column_types(table, schema.names), schema)
