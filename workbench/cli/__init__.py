@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from workbench.errors import WorkbenchError
 
-MODULES = ("schema", "data", "lint", "study", "advise")  # workbench.cli.<module>, in `workbench --help` order
+# workbench.cli.<module>, in `workbench --help` order
+MODULES = ("schema", "data", "lint", "study", "advise", "generate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from workbench.cli.generate import positive
 from workbench.errors import WorkbenchError
 
 
@@ -21,14 +22,14 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from workbench.domains import domain, parse_scale
+    from workbench.cli.generate import load_dataset, load_source, source_label
     from workbench.engines import connect
 
-    chosen = domain(args.dataset)
-    with connect(args.engine) as engine:
-        report = chosen.load(engine, parse_scale(args.scale), seed=args.seed, progress=not args.quiet)
+    chosen = load_dataset(args)
+    with load_source(chosen, args) as data, connect(args.engine) as engine:
+        report = engine.load(chosen.schema, data, progress=not args.quiet)
         counts = engine.row_counts()
-        print(f"{chosen.name} at scale {args.scale} (seed {args.seed}) into {engine!r}: "
+        print(f"{source_label(chosen, args, data)} into {engine!r}: "
               f"{sum(counts.values()):,} rows in {report.seconds:.1f} s")
         for table, rows in counts.items():
             print(f"  {table:40s} {rows:>12,}")
@@ -48,4 +49,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     load.add_argument("--scale", default="ci", help="ci, small, medium, large, or a multiplier such as 0.5")
     load.add_argument("--seed", type=int, default=0)
     load.add_argument("--quiet", action="store_true", help="no progress bars")
+    load.add_argument("--from-parquet", metavar="DIR", help="load the folder `workbench generate --out DIR` wrote")
+    load.add_argument("--jobs", type=positive, default=1,
+                      help="generate in K processes (into a temporary Parquet folder) before loading")
     load.set_defaults(run=cmd_load)

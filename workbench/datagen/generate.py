@@ -67,6 +67,7 @@ class Generation:
     """One generation's plan and shared state: table order, row counts, tables' states, parents' keys."""
 
     def __init__(self, schema: Schema, counts: dict[str, int], seed: int, spec: DataSpec, block_rows: int):
+        self.inputs = (schema, counts, seed, spec, block_rows)  # all it takes to make the same data elsewhere
         self.schema, self.notes = with_partition_keys(schema)
         order = plan(self.schema)
         self.order, self.deferred, self.notes = order.order, order.deferred, self.notes + order.notes
@@ -208,6 +209,13 @@ class DataStream(Mapping[str, TableStream]):
     def seed(self) -> int:
         return self.generation.seed
 
+    def reshard(self, shard: Shard) -> DataStream:
+        """The same generation's ``shard``, with fresh state (e.g. in another process: it pickles)."""
+        return DataStream(Generation(*self.generation.inputs), shard)
+
+    def __reduce__(self) -> tuple:
+        return _restream, (self.generation.inputs, self.shard)
+
     @property
     def notes(self) -> list[str]:
         """What the generator decided or could not honour (complete once every table was iterated)."""
@@ -222,6 +230,10 @@ class DataStream(Mapping[str, TableStream]):
     def __repr__(self) -> str:
         return (f"<DataStream: {len(self)} tables, {sum(self.row_counts().values()):,} rows, seed {self.seed}, "
                 f"shard {self.shard}>")
+
+
+def _restream(inputs: tuple, shard: Shard) -> DataStream:
+    return DataStream(Generation(*inputs), shard)
 
 
 def _as(values: pa.Array, kind: pa.DataType) -> pa.Array:
