@@ -334,7 +334,7 @@ def _covering(folder: Path, key: str, blocks: int, parts: list[tuple[Path, dict]
     for manifest_path, part in sorted(parts, key=lambda found: found[1]["first_block"]):
         first = part["first_block"]
         if first > next_block:
-            raise incomplete(f"blocks {next_block}..{first - 1} are missing")
+            raise incomplete(f"{_blocks(next_block, first - 1)} missing")
         if first < next_block:
             raise incomplete(f"blocks from {first} are written twice ({manifest_path.name})")
         path = folder / part["file"]
@@ -344,8 +344,12 @@ def _covering(folder: Path, key: str, blocks: int, parts: list[tuple[Path, dict]
         files.append((path, part))
         next_block = first + part["blocks"]
     if next_block < blocks:
-        raise incomplete(f"blocks {next_block}..{blocks - 1} are missing")
+        raise incomplete(f"{_blocks(next_block, blocks - 1)} missing")
     return files
+
+
+def _blocks(first: int, last: int) -> str:
+    return f"block {first} is" if first == last else f"blocks {first}..{last} are"
 
 
 def _check_part(path: Path, key: str, rows: int, expected: pa.Schema) -> None:
