@@ -10,6 +10,7 @@ import json
 import shutil
 import threading
 import time
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -252,3 +253,19 @@ def test_cli_load_with_jobs_generates_in_processes_first(capsys, tmp_path):
     parallel = table_lines()
     assert main(["load", "multitenant", "--scale", "0.002", "--quiet"]) == 0
     assert table_lines() == parallel and len(parallel) == 5
+
+
+@pytest.mark.postgres
+def test_postgres_loads_tables_in_parallel_and_a_failure_stops_the_rest(pg_server):
+    model = domain("multitenant")
+    with connect("postgres") as engine:  # children wait for their parents' keys; keys are checked by PostgreSQL
+        report = engine.load(model.schema, multitenant(), progress=False, jobs=3)
+        assert engine.row_counts() == {f"public.{k}": v for k, v in MULTITENANT.items()}
+        assert [t.table for t in report.tables] == list(multitenant())
+        assert {t.method for t in report.tables} == {"copy binary"}
+    broken = collect(multitenant())
+    orders = broken["public.orders"]  # total >= 0 is checked by PostgreSQL
+    negative = pa.array([Decimal(-1)] * orders.num_rows, orders.schema.field("total").type)
+    broken["public.orders"] = orders.set_column(orders.schema.get_field_index("total"), "total", negative)
+    with connect("postgres") as engine, pytest.raises(WorkbenchError, match=r"loading table 'public\.orders' failed"):
+        engine.load(model.schema, broken, progress=False, jobs=2)

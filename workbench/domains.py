@@ -69,9 +69,11 @@ class Domain:
         """The same data as :meth:`generate`, generated block by block as it is read (see ``datagen.stream``)."""
         return stream(self.schema, scale=scale, seed=seed, spec=self.spec, shard=shard)
 
-    def load(self, engine: Engine, scale: str | float = "ci", *, seed: int = 0, progress: bool = True) -> LoadReport:
-        """Generate the data as it is loaded (one block in memory at a time), then build indexes and keys."""
-        return engine.load(self.schema, self.stream(scale, seed=seed), progress=progress)
+    def load(self, engine: Engine, scale: str | float = "ci", *, seed: int = 0, progress: bool = True,
+             jobs: int = 1) -> LoadReport:
+        """Generate the data as it is loaded (one block in memory at a time), then build indexes and keys;
+        ``jobs``: tables loaded at once where the engine allows it."""
+        return engine.load(self.schema, self.stream(scale, seed=seed), progress=progress, jobs=jobs)
 
     def __repr__(self) -> str:
         return f"<Domain {self.name}: {self.path}>"

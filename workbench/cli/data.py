@@ -27,7 +27,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     chosen = load_dataset(args)
     with load_source(chosen, args) as data, connect(args.engine) as engine:
-        report = engine.load(chosen.schema, data, progress=not args.quiet)
+        report = engine.load(chosen.schema, data, progress=not args.quiet, jobs=args.jobs)
         counts = engine.row_counts()
         print(f"{source_label(chosen, args, data)} into {engine!r}: "
               f"{sum(counts.values()):,} rows in {report.seconds:.1f} s")
@@ -51,5 +51,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     load.add_argument("--quiet", action="store_true", help="no progress bars")
     load.add_argument("--from-parquet", metavar="DIR", help="load the folder `workbench generate --out DIR` wrote")
     load.add_argument("--jobs", type=positive, default=1,
-                      help="generate in K processes (into a temporary Parquet folder) before loading")
+                      help="generate in K processes (into a temporary Parquet folder), then copy K tables at "
+                           "once where the engine allows it (PostgreSQL)")
     load.set_defaults(run=cmd_load)

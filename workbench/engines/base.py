@@ -18,7 +18,7 @@ import time
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -39,6 +39,7 @@ from workbench.schema.model import Index, Schema, Table
 BOOKKEEPING = "_workbench_loads"
 SERVER_TIMES = ("query", "calls", "mean_exec_ms", "mean_plan_ms")
 Advance = Callable[[int], None]
+Copy = Callable[[exp.Table, pa.Schema, Iterable[pa.RecordBatch], Advance, exp.Insert], str]  # see Engine._copy
 
 __all__ = ["BOOKKEEPING", "SERVER_TIMES", "Batches", "Engine", "Execution", "LoadInterrupted", "LoadReport",
            "TableLoad"]
@@ -143,6 +144,7 @@ class Engine(ABC):
     supports_explain_buffers: bool = False
     supports_sizes: bool = True  # table_sizes() reports bytes
     supports_clone: bool = False  # clone() copies the loaded database (embedded PostgreSQL)
+    supports_parallel_load: bool = False  # load(jobs=K) copies K tables at once (each on a connection of its own)
 
     def __init__(self) -> None:
         self._pending: list[str] = []  # index and key statements deferred until the data is in
@@ -194,6 +196,11 @@ class Engine(ABC):
 
         Calls ``advance(n)`` after each batch sent; returns the method used (e.g. ``"copy binary"``).
         """
+
+    def _copier(self) -> AbstractContextManager[Copy]:
+        """``_copy`` for one thread of a parallel load: engines with ``supports_parallel_load`` give each
+        thread a connection of its own; others have their one connection (and load a table at a time)."""
+        return nullcontext(self._copy)
 
     @abstractmethod
     def _record(self, record: exp.Insert) -> None:
@@ -300,13 +307,15 @@ class Engine(ABC):
             self._created.add(key)
         return notes
 
-    def load(self, schema: Schema, data: Mapping[str, pa.Table | Batches], *, progress: bool = True) -> LoadReport:
+    def load(self, schema: Schema, data: Mapping[str, pa.Table | Batches], *, progress: bool = True,
+             jobs: int = 1) -> LoadReport:
         """Bulk-load Arrow tables or streams of batches (parents first), then indexes and keys, then statistics.
 
         Creates the schema first (without indexes) unless this engine already created it. Each table
         is copied in its own transaction and recorded in ``_workbench_loads``; a failure rolls that
         table back, leaves the earlier ones complete, and raises :class:`LoadInterrupted`. Progress:
-        one bar per table, with its rows and rows per second.
+        one bar per table, with its rows and rows per second. ``jobs``: tables copied at once where the
+        engine allows it (a table starts once its parents' data has been produced).
         """
         self._check_open()
         plan = [(key, schema.table(key), table) for key, table in data.items()]
@@ -320,11 +329,14 @@ class Engine(ABC):
             self.create_schema(loadable, constraints=False)
         places = self.places(schema)
         self._ensure_bookkeeping()
-        loads: list[TableLoad] = []
-        for _, model, table in plan:
-            with tqdm(total=table.num_rows, unit="rows", unit_scale=True, disable=not progress,
-                      desc=f"load {model.key}") as bar:
-                loads.append(self._load_one(model, places[model.key], table, bar, [done.table for done in loads]))
+        if jobs > 1 and self.supports_parallel_load and len(plan) > 1:
+            loads = self._load_parallel(schema, plan, places, jobs, progress)
+        else:
+            loads = []
+            for _, model, table in plan:
+                with self._bar(model.key, table.num_rows, progress) as bar:
+                    loads.append(self._load_one(model, places[model.key], table, bar,
+                                                [done.table for done in loads]))
         started = time.perf_counter()
         self.finish()
         return LoadReport(self.name, tuple(loads), time.perf_counter() - started, tuple(notes))
@@ -411,8 +423,55 @@ class Engine(ABC):
 
     # -- helpers -----------------------------------------------------------------------------------
 
+    def _load_parallel(self, schema: Schema, plan: list[tuple[str, Table, pa.Table | Batches]],
+                       places: dict[str, exp.Table], jobs: int, progress: bool) -> list[TableLoad]:
+        """Tables copied by ``jobs`` threads, each with its own connection, in plan order; a table waits
+        until its parents' data has been produced (a generated child reads its parents' keys)."""
+        produced = {model.key: threading.Event() for _, model, _ in plan}
+        parents = {model.key: {p.key for fk in model.foreign_keys if (p := schema.referenced_table(fk)) is not None
+                               and p.key in produced and p.key != model.key} for _, model, _ in plan}
+        waiting, done, failures = list(plan), [], []
+        lock = threading.Lock()
+
+        def work() -> None:
+            with self._copier() as copy:
+                while True:
+                    with lock:
+                        if failures or not waiting:
+                            return
+                        _, model, table = waiting.pop(0)
+                    for parent in parents[model.key]:
+                        produced[parent].wait()
+                    if failures:
+                        return
+                    try:
+                        with self._bar(model.key, table.num_rows, progress) as bar:
+                            loaded = self._load_one(model, places[model.key], table, bar, [t.table for t in done],
+                                                    copy=copy, produced=produced[model.key])
+                    except BaseException as error:
+                        with lock:
+                            failures.append(error)
+                        produced[model.key].set()  # its children stop waiting (and start nothing)
+                        return
+                    with lock:
+                        done.append(loaded)
+
+        threads = [threading.Thread(target=work, name=f"workbench-load-{i}") for i in range(min(jobs, len(plan)))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+        order = [model.key for _, model, _ in plan]
+        return sorted(done, key=lambda loaded: order.index(loaded.table))
+
+    @staticmethod
+    def _bar(key: str, rows: int, progress: bool) -> tqdm:
+        return tqdm(total=rows, unit="rows", unit_scale=True, disable=not progress, desc=f"load {key}")
+
     def _load_one(self, model: Table, target: exp.Table, data: pa.Table | Batches, bar: tqdm,
-                  complete: list[str]) -> TableLoad:
+                  complete: list[str], copy: Copy | None = None, produced: threading.Event | None = None) -> TableLoad:
         sent = 0
 
         def advance(rows: int) -> None:
@@ -422,9 +481,9 @@ class Engine(ABC):
 
         started = time.perf_counter()
         try:
-            with prefetched(counted_batches(model.key, data)) as batches:
-                method = self._copy(target, data.schema, batches, advance,
-                                    self._bookkeeping_row(model.key, data.num_rows, "complete"))
+            with prefetched(counted_batches(model.key, data, produced)) as batches:
+                method = (copy or self._copy)(target, data.schema, batches, advance,
+                                              self._bookkeeping_row(model.key, data.num_rows, "complete"))
         except BaseException as error:
             try:
                 self._record(self._bookkeeping_row(model.key, sent, "failed"))
@@ -514,12 +573,18 @@ def record_batches(data: pa.Table | Batches, rows: int = BATCH_ROWS) -> Iterator
         yield from data
 
 
-def counted_batches(key: str, data: pa.Table | Batches) -> Iterator[pa.RecordBatch]:
-    """The batches of ``data``, checked to add up to the rows it announced (else an error ends the copy)."""
+def counted_batches(key: str, data: pa.Table | Batches,
+                    produced: threading.Event | None = None) -> Iterator[pa.RecordBatch]:
+    """The batches of ``data``, checked to add up to the rows it announced (else an error ends the copy);
+    ``produced`` is set once the source is exhausted (or failed)."""
     sent = 0
-    for batch in record_batches(data):
-        sent += batch.num_rows
-        yield batch
+    try:
+        for batch in record_batches(data):
+            sent += batch.num_rows
+            yield batch
+    finally:
+        if produced is not None:
+            produced.set()
     if sent != data.num_rows:
         raise WorkbenchError(f"{key}: the data announced {data.num_rows:,} rows but gave {sent:,}; nothing of "
                              f"{key} is kept")

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping
-from contextlib import suppress
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import pandas as pd
@@ -32,8 +32,8 @@ from psycopg.pq.abc import PGresult
 from sqlglot import exp
 
 from workbench.engines import sandbox as sandboxing
-from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameters, record_batches, server_frame
-from workbench.engines.copy import CopyFormat, ServerColumn, copy_format
+from workbench.engines.base import BOOKKEEPING, Advance, Copy, Engine, named_parameters, record_batches, server_frame
+from workbench.engines.copy import ServerColumn, copy_format
 from workbench.engines.execution import Execution
 from workbench.engines.execution import checksum as rows_checksum
 from workbench.engines.pgserver import PRELOAD, Server, embedded_server, redact
@@ -56,6 +56,7 @@ class PostgresEngine(Engine):
     supports_fk_actions = frozenset({"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"})
     supports_deferred_foreign_keys = True
     supports_explain_buffers = True
+    supports_parallel_load = True
 
     def __init__(self, server: Server, connection: psycopg.Connection, *, database: str | None = None,
                  sandbox: str | None = None):
@@ -297,7 +298,7 @@ class PostgresEngine(Engine):
         """
         self._check_open()
         stored = self._stored(table).sql("postgres")
-        form = self._copy_format(stored, data.schema)
+        form = copy_format(self._column_types(stored, data.column_names, self._conn), data.schema)
         buffers = [form.header(), *(b for batch in record_batches(data) for b in form.buffers(batch)), form.trailer()]
         statement = form.statement(sql.SQL(stored), data.column_names)
         try:
@@ -408,10 +409,27 @@ class PostgresEngine(Engine):
 
     def _copy(self, target: exp.Table, schema: pa.Schema, batches: Iterable[pa.RecordBatch], advance: Advance,
               record: exp.Insert) -> str:
+        return self._copy_on(self._conn, target, schema, batches, advance, record)
+
+    @contextmanager
+    def _copier(self) -> Iterator[Copy]:
+        """A connection of its own (search path and settings as this one's) for one thread of a parallel load."""
+        connection = self.server.connect(self._dbname)
+        try:
+            if self.sandbox:
+                connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.sandbox)))
+            for name, value in self._settings.items():
+                connection.execute("SELECT set_config(%s, %s, false)", [name, value])
+            yield lambda *args: self._copy_on(connection, *args)
+        finally:
+            connection.close()
+
+    def _copy_on(self, connection: psycopg.Connection, target: exp.Table, schema: pa.Schema,
+                 batches: Iterable[pa.RecordBatch], advance: Advance, record: exp.Insert) -> str:
         table = target.sql("postgres")
-        form = self._copy_format(table, schema)
-        fresh, partitioned = self._fresh(table)
-        with self._conn.transaction(), self._conn.cursor() as cursor:
+        form = copy_format(self._column_types(table, schema.names, connection), schema)
+        fresh, partitioned = self._fresh(table, connection)
+        with connection.transaction(), connection.cursor() as cursor:
             if fresh:  # new in this transaction: wal_level=minimal writes no WAL for it, and COPY may FREEZE
                 cursor.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(table)))
             with cursor.copy(form.statement(sql.SQL(table), schema.names, freeze=fresh and not partitioned)) as stream:
@@ -424,7 +442,7 @@ class PostgresEngine(Engine):
             cursor.execute(sql.SQL(record.sql("postgres")))
         return form.method
 
-    def _fresh(self, table: str) -> tuple[bool, bool]:
+    def _fresh(self, table: str, connection: psycopg.Connection) -> tuple[bool, bool]:
         """(empty table of this engine's own database that no foreign key references, partitioned or not).
 
         Such a table may be truncated in the loading transaction: nothing is lost, and PostgreSQL then
@@ -432,18 +450,16 @@ class PostgresEngine(Engine):
         """
         if self.database is None:
             return False, False
-        kind, referenced = self._conn.execute(
+        kind, referenced = connection.execute(
             "SELECT relkind, EXISTS (SELECT 1 FROM pg_constraint WHERE confrelid = %s::regclass)"
             " FROM pg_class WHERE oid = %s::regclass", [table, table]).fetchone()
-        empty = self._conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(sql.SQL(table))).fetchone()[0]
+        empty = connection.execute(sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(sql.SQL(table))).fetchone()[0]
         return empty and not referenced, kind == "p"
 
-    def _copy_format(self, table: str, schema: pa.Schema) -> CopyFormat:
-        return copy_format(self._column_types(table, schema.names), schema)
 
-    def _column_types(self, table: str, columns: list[str]) -> list[ServerColumn]:
+    def _column_types(self, table: str, columns: list[str], connection: psycopg.Connection) -> list[ServerColumn]:
         """Each column's type as the server has it: domains resolved to their base type, enums, array elements."""
-        rows = self._conn.execute(
+        rows = connection.execute(
             "SELECT a.attname, b.typname, b.typtype, e.typname"
             " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
             " JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
