@@ -203,15 +203,29 @@ def test_disk_estimate_is_checked_before_any_work(tmp_path):
 # --- loads -------------------------------------------------------------------------------------------------------
 
 
-def test_duckdb_leaves_out_indexes_that_would_not_fit_its_key_memory():
+def test_duckdb_leaves_out_checks_that_would_not_fit_its_key_memory():
     schema = domain("timeseries").schema
     data = stream(schema, {"sites": 3, "devices": 20, "readings": 5000}, spec=domain("timeseries").spec)
     with connect("duckdb", key_memory=100_000) as engine, pytest.warns(UserWarning, match="not built in DuckDB"):
         report = engine.load(schema, data, progress=False)
         assert engine.row_counts()["public.readings"] == 5000
-        assert engine.index_sizes().empty or "readings" not in set(engine.index_sizes()["table"])
-    assert len(report.notes) == 1 and "(device_id, recorded_at), (recorded_at)" in report.notes[0]
-    assert "devices" not in report.notes[0]  # a parent keeps its key: its children's foreign keys need it
+        assert "public.readings" not in set(engine.index_sizes()["table"])
+    assert len(report.notes) == 1
+    assert report.notes[0].startswith("public.readings: foreign key (device_id) -> public.devices; key (device_id, "
+                                      "recorded_at); index (recorded_at) not built in DuckDB")
+
+
+def test_duckdb_load_committed_in_steps_is_emptied_when_it_fails():
+    schema = domain("timeseries").schema
+    rows = [pa.record_batch({"site_id": pa.array([i], pa.int32()), "name": ["x"], "country": ["DE"],
+                             "latitude": [1.0], "longitude": [2.0]}) for i in range(5)]
+    rows[4] = rows[3]  # a duplicate key in the last batch, after two commits
+    with connect("duckdb") as engine:
+        engine.commit_rows = 2
+        with pytest.raises(WorkbenchError, match=r"loading table 'public\.sites' failed after 4 of 5 rows"):
+            engine.load(schema, {"public.sites": pa.Table.from_batches(rows)}, progress=False)
+        assert engine.row_counts()["public.sites"] == 0
+        assert engine.load_status()["status"].tolist() == ["failed"]
 
 
 def test_prefetched_batches_pass_errors_and_stop_when_the_reader_leaves():

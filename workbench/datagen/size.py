@@ -1,9 +1,9 @@
 """How much disk a generation will take, estimated before it starts, and whether the disk has it.
 
-The estimate generates a small sample of every table with the same spec (at most ``SAMPLE_ROWS``
-rows) and scales its bytes per row to the full row counts: Parquet bytes for ``generate --out``,
-Arrow bytes plus a per-row overhead for a database. Samples compress less well than whole tables
-(fewer repeats), so the estimate errs on the large side.
+The estimate generates a small sample of the dataset with the same spec (the largest table at
+``SAMPLE_ROWS`` rows, the others in proportion) and scales its bytes per row to the full row counts:
+Parquet bytes for ``generate --out``, Arrow bytes plus a per-row overhead for a database. Samples
+compress less well than whole tables (fewer repeats), so the estimate errs on the large side.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ class SizeEstimate:
 def estimate(data: DataStream) -> SizeEstimate:
     """Bytes ``data`` (its shard) will take, from a sample of every table generated the same way."""
     schema, counts, seed, spec, _ = data.generation.inputs
-    sample = stream(schema, {key: min(rows, SAMPLE_ROWS) for key, rows in counts.items()}, seed=seed, spec=spec)
+    factor = min(1.0, SAMPLE_ROWS / max([*counts.values(), 1]))  # the tables' proportions kept, as keys need
+    sample = stream(schema, {key: min(rows, max(round(rows * factor), SAMPLE_ROWS // 10))
+                             for key, rows in counts.items()}, seed=seed, spec=spec)
     parquet, database = {}, {}
     for key, table in sample.items():
         rows = data[key].num_rows

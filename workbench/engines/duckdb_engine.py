@@ -29,11 +29,13 @@ from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameter
 from workbench.engines.execution import Execution
 from workbench.engines.execution import checksum as rows_checksum
 from workbench.errors import UnknownNameError, WorkbenchError
-from workbench.schema.model import Schema
+from workbench.schema.model import Schema, Table
 
 _OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-KEY_MEMORY = 512 * 2**20  # default budget for one table's indexes (keys included) during a load
+KEY_MEMORY = 512 * 2**20  # default budget for one table's checks (indexes, keys, foreign keys) in a load
 ART_BYTES_PER_KEY = 80  # DuckDB's ART per key, measured inserting 5M (integer, timestamptz) keys in 1M batches
+FK_BYTES_PER_ROW = 70  # a foreign key's checks during a load, measured on 10-50M rows (and 3x slower inserts)
+COMMIT_ROWS = 1 << 22  # a load into an empty table commits every so many rows: memory stays flat
 # A DML statement answers with one ``Count`` row: that is its affected-row count, as PostgreSQL reports it.
 _DML = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(?:insert|update|delete|merge)\b", re.I | re.S)
 
@@ -46,12 +48,13 @@ class DuckDBEngine(Engine):
     supports_index_methods = frozenset({"btree"})  # every index is an ART, used for point lookups only
     supports_fk_actions = frozenset({"RESTRICT", "NO ACTION"})
     supports_sizes = False  # no per-table byte counts; file databases report allocated blocks
+    commit_rows = COMMIT_ROWS
 
     def __init__(self, path: str | Path | None = None, *, config: Mapping[str, Any] | None = None,
                  key_memory: int = KEY_MEMORY):
         super().__init__()
         self.path = Path(path) if path is not None else None
-        self.key_memory = key_memory  # bytes a table's indexes (keys included) may take in a load
+        self.key_memory = key_memory  # bytes a table's checks (indexes, keys, foreign keys) may take in a load
         self._config = {**_OFFLINE, **(config or {})}
         self._db = self._open()
         self._con = self._db.cursor()
@@ -143,29 +146,39 @@ class DuckDBEngine(Engine):
         self._apply_settings(self._settings)
 
     def _for_load(self, schema: Schema, rows: dict[str, int]) -> tuple[Schema, list[str]]:
-        """The model without the indexes (keys included) whose ART would not fit ``key_memory``.
+        """The model without the checks of large tables that would not fit ``key_memory`` during a load.
 
         DuckDB holds an index (an ART, for keys and CREATE INDEX alike) in memory while it is built, about
-        ``ART_BYTES_PER_KEY`` a row, so a large table's indexes would make memory grow with the table.
-        Such indexes are left out, and said so, on tables no foreign key references (DuckDB checks a
-        foreign key against its parent's key, which must exist).
+        ``ART_BYTES_PER_KEY`` a row, and checks a foreign key row by row (``FK_BYTES_PER_ROW``, and three
+        times slower inserts), so a large table's checks make memory grow with the table. A table over
+        the budget is loaded without its foreign keys (DuckDB cannot add them afterwards) and without its
+        indexes and keys unless a kept foreign key points at them; every one left out is said.
         """
-        referenced = {parent.key for table in schema.tables for fk in table.foreign_keys
+        def need(table: Table) -> int:
+            keys = ([table.primary_key] if table.primary_key else []) + list(table.uniques) + list(table.indexes)
+            return rows.get(table.key, 0) * (ART_BYTES_PER_KEY * len(keys) + FK_BYTES_PER_ROW * len(table.foreign_keys))
+
+        over = {table.key for table in schema.tables if need(table) > self.key_memory}
+        referenced = {parent.key for table in schema.tables if table.key not in over for fk in table.foreign_keys
                       if (parent := schema.referenced_table(fk)) is not None}
         tables, notes = [], []
         for table in schema.tables:
-            keys = ([table.primary_key.columns] if table.primary_key else []) + [u.columns for u in table.uniques]
-            indexes = keys + [i.columns for i in table.indexes]
-            need = rows.get(table.key, 0) * ART_BYTES_PER_KEY * len(indexes)
-            if table.key in referenced or need <= self.key_memory:
+            if table.key not in over:
                 tables.append(table)
                 continue
-            tables.append(replace(table, primary_key=None, uniques=(), indexes=()))
-            labels = ", ".join(f"({', '.join(columns)})" for columns in indexes)
-            notes.append(f"{table.key}: keys and indexes {labels} are not built in DuckDB: their ART indexes of "
-                         f"{rows[table.key]:,} rows would take about {need / 2**30:.1f} GiB of memory (budget "
-                         f"{self.key_memory / 2**30:.1f} GiB); the rows are loaded without them (keys unchecked). "
-                         f"Fix: connect('duckdb', key_memory=...) in bytes to build them, or load into PostgreSQL")
+            keep_keys = table.key in referenced
+            left = [f"foreign key ({', '.join(fk.columns)}) -> {fk.ref_key}" for fk in table.foreign_keys]
+            if not keep_keys:
+                left += [f"key ({', '.join(table.primary_key.columns)})"] if table.primary_key else []
+                left += [f"unique ({', '.join(u.columns)})" for u in table.uniques]
+                left += [f"index ({', '.join(i.columns)})" for i in table.indexes]
+            tables.append(replace(table, foreign_keys=()) if keep_keys else
+                          replace(table, primary_key=None, uniques=(), indexes=(), foreign_keys=()))
+            if left:
+                notes.append(f"{table.key}: {'; '.join(left)} not built in DuckDB: checking them while loading "
+                             f"{rows[table.key]:,} rows would take about {need(table) / 2**30:.1f} GiB of memory "
+                             f"(budget {self.key_memory / 2**30:.1f} GiB); the rows are loaded unchecked. Fix: "
+                             "connect('duckdb', key_memory=...) in bytes to build them, or load into PostgreSQL")
         return schema.with_tables(tuple(tables)), notes
 
     def _apply_settings(self, settings: Mapping[str, str]) -> None:
@@ -260,6 +273,9 @@ class DuckDBEngine(Engine):
         columns = [exp.to_identifier(name, quoted=True) for name in schema.names]
         insert = exp.insert(exp.select(*columns).from_(exp.to_identifier(view, quoted=True)), target,
                             columns=columns).sql("duckdb")
+        empty = exp.select(exp.Not(this=exp.Exists(this=exp.select("*").from_(target)))).sql("duckdb")
+        fresh = self._con.execute(empty).fetchall()[0][0]
+        uncommitted, committed = 0, False
         self._con.execute("BEGIN")
         try:
             for batch in batches:
@@ -269,9 +285,16 @@ class DuckDBEngine(Engine):
                 finally:
                     self._con.unregister(view)
                 advance(batch.num_rows)
+                uncommitted += batch.num_rows
+                if fresh and uncommitted >= self.commit_rows:  # a transaction's memory grows with its rows
+                    self._con.execute("COMMIT")
+                    self._con.execute("BEGIN")
+                    uncommitted, committed = 0, True
             self._con.execute(record.sql("duckdb")).fetchall()
         except BaseException:
             self._con.execute("ROLLBACK")
+            if committed:  # the table was empty: emptied again, as one transaction would have left it
+                self._con.execute(exp.delete(target).sql("duckdb")).fetchall()
             raise
         self._con.execute("COMMIT")
         return "arrow"
