@@ -83,7 +83,7 @@ class Generation:
     def block(self, key: str, rows: Rows) -> dict[str, pa.Array]:
         """The columns of one block (kept key columns are recorded as they pass)."""
         columns = BlockBuilder(self.state(key), rows).build()
-        for (table, _), keys in self._keys.items():
+        for (table, _), keys in list(self._keys.items()):  # another thread may add keys (parallel loads)
             if table == key and isinstance(keys, KeptKeys):
                 keys.record(rows.index, columns)
         return columns
