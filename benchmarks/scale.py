@@ -4,8 +4,10 @@ Measures, in one run (each load in a fresh subprocess, so its peak resident memo
 1. ``timeseries`` into a DuckDB file at 10M and 50M readings (``--readings``): peak RSS of the whole
    process (``rss_10m_gib``, ``rss_50m_gib``) and rows/s of generation + load (``rows_per_s_50m_vs_10m``).
 2. ``ecommerce`` at ``large`` into the embedded PostgreSQL end to end: generation, COPY, indexes, keys,
-   ANALYZE (``ecommerce_large_postgres_s``); its COPY rate in MB/s of table data against ``pgbench -i``'s
-   (client-side generate) on the same server, interleaved in ``--rounds`` rounds (``vs_pgbench_init``, medians).
+   ANALYZE (``ecommerce_large_postgres_s``; with ``jobs=2``: ``ecommerce_large_postgres_jobs2_s``); its COPY
+   rate in MB/s of table data against ``pgbench -i``'s (client-side generate) on the same server, interleaved
+   in ``--rounds`` rounds (``vs_pgbench_init``, medians; ``vs_pgbench_init_rows`` compares rows/s, since
+   most of pgbench's table bytes are ``char(84)`` padding the server adds to an empty field).
 3. ``shard_union_equal``: 4 shards of ecommerce at ``--shard-scale`` written as Parquet, their union read
    back and compared with the unsharded stream by a per-table checksum of every batch in order.
 4. ``generate --jobs 2`` against ``--jobs 1`` on timeseries at ``--jobs-readings`` (``jobs2_speedup``).
@@ -56,8 +58,9 @@ def child(kind: str, argument: str) -> None:
         figures = {"rows": report.rows, "copy_s": round(sum(t.seconds for t in report.tables), 2),
                    "finish_s": round(report.finish_seconds, 2), "notes": list(report.notes)}
     elif kind == "ecommerce-postgres":
+        scale, jobs = argument.split(":")
         with connect("postgres") as engine:
-            report = domain("ecommerce").load(engine, argument, seed=0, progress=False)
+            report = domain("ecommerce").load(engine, scale, seed=0, progress=False, jobs=int(jobs))
             table_bytes = int(engine.table_sizes()["table_bytes"].sum())
         copy_s = sum(t.seconds for t in report.tables)
         figures = {"rows": report.rows, "copy_s": round(copy_s, 2), "finish_s": round(report.finish_seconds, 2),
@@ -85,8 +88,8 @@ def measure(kind: str, argument: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def pgbench_rate(scale: int) -> float:
-    """MB/s of table data ``pgbench -i`` writes during its client-side generate, on the embedded server."""
+def pgbench_rate(scale: int) -> tuple[float, float]:
+    """(MB/s of table data, rows/s) ``pgbench -i`` writes in its client-side generate, on the embedded server."""
     server = embedded_server()
     info = server._handle.get_postmaster_info()
     name = server.create_database("pgbench")
@@ -98,7 +101,7 @@ def pgbench_rate(scale: int) -> float:
         with server.connect(name) as connection:
             size = connection.execute("SELECT sum(pg_table_size(oid)) FROM pg_class WHERE relkind = 'r' AND "
                                       "relname LIKE 'pgbench%'").fetchone()[0]
-        return float(size) / 1e6 / seconds
+        return float(size) / 1e6 / seconds, scale * 100_000 / seconds
     finally:
         server.drop_database(name)
 
@@ -142,7 +145,7 @@ def shard_union_equal(scale: float) -> tuple[bool, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs=2, metavar=("KIND", "ARGUMENT"), help=argparse.SUPPRESS)
-    parser.add_argument("--readings", default="10e6,50e6", help="timeseries sizes into DuckDB, comma separated")
+    parser.add_argument("--readings", default="10e6,50e6,100e6", help="timeseries sizes into DuckDB, comma separated")
     parser.add_argument("--ecommerce-scale", default="large")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of ecommerce vs pgbench -i")
     parser.add_argument("--pgbench-scale", type=int, default=20)
@@ -169,20 +172,27 @@ def main() -> None:
         results["rows_per_s_50m_vs_10m"] = round(results["rows_per_s_50m"] / results["rows_per_s_10m"], 3)
     results["duckdb_notes"] = next(iter(duck.values()))["notes"] if duck else []
 
-    ours, theirs, totals = [], [], []
-    for _ in range(args.rounds):
-        theirs.append(pgbench_rate(args.pgbench_scale))
-        figures = measure("ecommerce-postgres", args.ecommerce_scale)
+    ours, rows_per_s, theirs, their_rows, totals, parallel = [], [], [], [], [], []
+    for _ in range(args.rounds):  # interleaved: pgbench, ours, ours with 2 jobs
+        mb_per_s, pgbench_rows = pgbench_rate(args.pgbench_scale)
+        theirs.append(mb_per_s)
+        their_rows.append(pgbench_rows)
+        figures = measure("ecommerce-postgres", f"{args.ecommerce_scale}:1")
         ours.append(figures["mb_per_s"])
+        rows_per_s.append(figures["rows"] / figures["copy_s"])
         totals.append(figures["seconds"])
+        parallel.append(measure("ecommerce-postgres", f"{args.ecommerce_scale}:2")["seconds"])
         print(f"ecommerce {args.ecommerce_scale} -> embedded postgres: {figures['seconds']:.1f} s end to end "
               f"(copy {figures['copy_s']} s, finish {figures['finish_s']} s, {figures['table_mb']} MB of tables, "
-              f"{figures['mb_per_s']} MB/s); pgbench -i -s {args.pgbench_scale}: {theirs[-1]:.1f} MB/s "
+              f"{figures['mb_per_s']} MB/s, {rows_per_s[-1]:,.0f} rows/s), with --jobs 2: {parallel[-1]:.1f} s; "
+              f"pgbench -i -s {args.pgbench_scale}: {mb_per_s:.1f} MB/s, {pgbench_rows:,.0f} rows/s "
               f"(load average {loadavg()})")
     results["ecommerce_large_postgres_s"] = round(statistics.median(totals), 2)
+    results["ecommerce_large_postgres_jobs2_s"] = round(statistics.median(parallel), 2)
     results["ecommerce_copy_mb_per_s"] = round(statistics.median(ours), 1)
     results["pgbench_init_mb_per_s"] = round(statistics.median(theirs), 1)
     results["vs_pgbench_init"] = round(statistics.median(ours) / statistics.median(theirs), 3)
+    results["vs_pgbench_init_rows"] = round(statistics.median(rows_per_s) / statistics.median(their_rows), 3)
 
     equal, rows = shard_union_equal(args.shard_scale)
     results["shard_union_equal"] = equal

@@ -215,6 +215,19 @@ def test_duckdb_leaves_out_checks_that_would_not_fit_its_key_memory():
                                       "recorded_at); index (recorded_at) not built in DuckDB")
 
 
+def test_duckdb_file_loads_under_a_memory_limit_that_is_reset_after(tmp_path):
+    model = domain("timeseries")
+    with connect(f"duckdb:{tmp_path / 'ts.duckdb'}") as engine:
+        default = engine.query("SELECT current_setting('memory_limit') AS m")["m"][0]
+        seen = []
+        engine._copy = lambda *args, copy=engine._copy: (  # what the limit is while a table loads
+            seen.append(engine._con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]),
+            copy(*args))[1]
+        engine.load(model.schema, model.stream("ci"), progress=False)
+        assert set(seen) == {"488.2 MiB"}
+        assert engine.query("SELECT current_setting('memory_limit') AS m")["m"][0] == default
+
+
 def test_duckdb_load_committed_in_steps_is_emptied_when_it_fails():
     schema = domain("timeseries").schema
     rows = [pa.record_batch({"site_id": pa.array([i], pa.int32()), "name": ["x"], "country": ["DE"],

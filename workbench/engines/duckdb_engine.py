@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 
-from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameters
+from workbench.engines.base import BOOKKEEPING, Advance, Batches, Engine, LoadReport, named_parameters
 from workbench.engines.execution import Execution
 from workbench.engines.execution import checksum as rows_checksum
 from workbench.errors import UnknownNameError, WorkbenchError
@@ -36,6 +36,7 @@ KEY_MEMORY = 512 * 2**20  # default budget for one table's checks (indexes, keys
 ART_BYTES_PER_KEY = 80  # DuckDB's ART per key, measured inserting 5M (integer, timestamptz) keys in 1M batches
 FK_BYTES_PER_ROW = 70  # a foreign key's checks during a load, measured on 10-50M rows (and 3x slower inserts)
 COMMIT_ROWS = 1 << 22  # a load into an empty table commits every so many rows: memory stays flat
+LOAD_MEMORY = "512MB"  # DuckDB's memory_limit while loading a file database (else it caches what it writes)
 # A DML statement answers with one ``Count`` row: that is its affected-row count, as PostgreSQL reports it.
 _DML = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(?:insert|update|delete|merge)\b", re.I | re.S)
 
@@ -202,6 +203,19 @@ class DuckDBEngine(Engine):
         frame = pd.DataFrame([(self._model_key(schema, table), index, "art", pd.NA) for schema, table, index in rows],
                              columns=["table", "index", "method", "bytes"])
         return frame.astype({"bytes": "Int64"})
+
+    def load(self, schema: Schema, data: Mapping[str, pa.Table | Batches], *, progress: bool = True,
+             jobs: int = 1) -> LoadReport:
+        """As :meth:`Engine.load`; a file database loads under ``memory_limit = LOAD_MEMORY`` (unless one was
+        configured): written blocks are on disk, and DuckDB would otherwise keep them cached up to 80% of RAM."""
+        configured = "memory_limit" in {name.lower() for name in (*self._config, *self._settings)}
+        if self.path is None or configured:
+            return super().load(schema, data, progress=progress, jobs=jobs)
+        self._apply_settings({"memory_limit": LOAD_MEMORY})
+        try:
+            return super().load(schema, data, progress=progress, jobs=jobs)
+        finally:
+            self._con.execute("RESET memory_limit").fetchall()
 
     def insert_seconds(self, table: str, data: pa.Table) -> float:
         """INSERT from the Arrow table in a transaction that is rolled back; only the INSERT is timed."""
