@@ -110,22 +110,21 @@ def loaded():
         yield report, read
 
 
+def assert_read_back(sent: pa.Table, back: dict[str, list]) -> None:
+    for column in sent.column_names:
+        assert back[column] == [expected(v, column) for v in sent[column].to_pylist()], column
+
+
 def test_binary_copy_carries_every_type_family(loaded):
     report, read = loaded
     assert {t.table: t.method for t in report.tables}["public.every_type"] == "copy binary"
-    sent, back = every_type(), read["every_type"]
-    for column in sent.column_names:
-        want = [expected(v, column) for v in sent[column].to_pylist()]
-        assert back[column] == want, column
+    assert_read_back(every_type(), read["every_type"])
 
 
 def test_csv_copy_carries_what_binary_cannot(loaded):
     report, read = loaded
     assert {t.table: t.method for t in report.tables}["public.csv_only"] == "copy csv"
-    sent, back = csv_only(), read["csv_only"]
-    for column in sent.column_names:
-        want = [expected(v, column) for v in sent[column].to_pylist()]
-        assert back[column] == want, column
+    assert_read_back(csv_only(), read["csv_only"])
 
 
 def test_formats_are_chosen_per_table_from_server_types():

@@ -10,7 +10,7 @@ of every table's blocks) is generated alone, identical to the same blocks of the
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from functools import cached_property
 
 import numpy as np
@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from workbench.datagen.blocks import BLOCK_ROWS, Rows, Shard
 from workbench.datagen.columns import ColumnRequest, numbered
-from workbench.datagen.dataset import Dataset
+from workbench.datagen.dataset import Dataset, Tables
 from workbench.datagen.plan import plan, with_partition_keys
 from workbench.datagen.spec import DataSpec
 from workbench.datagen.table import BlockBuilder, TableState
@@ -186,24 +186,15 @@ class TableStream:
         return f"<TableStream {self.key}: {self.num_rows:,} rows in {len(self.blocks)} blocks>"
 
 
-class DataStream(Mapping[str, TableStream]):
+class DataStream(Tables[TableStream]):
     """Table key -> :class:`TableStream`, parents first; ``notes`` say what the generator decided."""
 
     def __init__(self, generation: Generation, shard: Shard):
+        super().__init__({t.key: TableStream(generation, t.key, shard) for t in generation.order})
         self.generation, self.shard = generation, shard
-        self._tables = {t.key: TableStream(generation, t.key, shard) for t in generation.order}
         for key in self._tables:  # columns children read are kept as the parent streams by
             for columns in generation.referenced(key):
                 generation.keys(key, columns)
-
-    def __getitem__(self, key: str) -> TableStream:
-        return self._tables[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._tables)
-
-    def __len__(self) -> int:
-        return len(self._tables)
 
     @property
     def seed(self) -> int:
@@ -223,9 +214,6 @@ class DataStream(Mapping[str, TableStream]):
         for key in self._tables:
             notes += self.generation.state(key).finish_notes()
         return notes
-
-    def row_counts(self) -> dict[str, int]:
-        return {key: table.num_rows for key, table in self._tables.items()}
 
     def __repr__(self) -> str:
         return (f"<DataStream: {len(self)} tables, {sum(self.row_counts().values()):,} rows, seed {self.seed}, "

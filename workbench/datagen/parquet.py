@@ -18,7 +18,7 @@ import hashlib
 import json
 import multiprocessing
 import queue
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from workbench.datagen.blocks import Shard
+from workbench.datagen.dataset import Tables
 from workbench.datagen.generate import DataStream, stream
 from workbench.datagen.size import check_free_space, estimate
 from workbench.errors import WorkbenchError
@@ -255,23 +256,12 @@ class ParquetTable:
         return f"<ParquetTable {self.key}: {self.num_rows:,} rows in {len(self.files)} parts>"
 
 
-class ParquetData(Mapping[str, ParquetTable]):
+class ParquetData(Tables[ParquetTable]):
     """A complete generation read from a folder: table key -> :class:`ParquetTable`, parents first."""
 
     def __init__(self, folder: Path, identity: Generated, tables: dict[str, ParquetTable], notes: list[str]):
-        self.folder, self.identity, self._tables, self.notes = folder, identity, tables, notes
-
-    def __getitem__(self, key: str) -> ParquetTable:
-        return self._tables[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._tables)
-
-    def __len__(self) -> int:
-        return len(self._tables)
-
-    def row_counts(self) -> dict[str, int]:
-        return {key: table.num_rows for key, table in self._tables.items()}
+        super().__init__(tables)
+        self.folder, self.identity, self.notes = folder, identity, notes
 
     def __repr__(self) -> str:
         return f"<ParquetData {self.folder}: {self.identity}, {sum(self.row_counts().values()):,} rows>"
