@@ -101,7 +101,8 @@ def test_study_load_and_advise_leak_no_password_and_touch_nothing_outside(user: 
     server = pd.read_parquet(out / "server.parquet")
     assert sorted(server["variant"]) == sorted(variants.index) and (server["calls"] == 2).all()
 
-    load = workbench("load", "ecommerce", "--engine", user.url(), "--schema", "shop", "--quiet", outputs=printed)
+    load = workbench("load", "ecommerce", "--engine", user.url(), "--schema", "shop", "--jobs", "2", "--quiet",
+                     outputs=printed)  # two tables at once, each on a connection of its own
     assert load.returncode == 0, load.stderr
     assert "kept: schema shop" in load.stdout and "workbench drop shop --engine URL" in load.stdout
     assert "search_path=shop" in load.stdout and "note:" not in load.stdout  # serial defaults kept in the sandbox

@@ -13,7 +13,9 @@ from functools import cached_property
 from pathlib import Path
 
 from workbench.datagen import generate
+from workbench.datagen.blocks import Shard
 from workbench.datagen.dataset import Dataset
+from workbench.datagen.generate import DataStream, stream
 from workbench.datagen.spec import DataSpec
 from workbench.ddl import ImportResult, import_ddl
 from workbench.engines import Engine, LoadReport
@@ -68,9 +70,15 @@ class Domain:
         """The domain's data at ``scale`` (a named scale or a multiplier); the same seed gives the same data."""
         return generate(self.schema, scale=scale, seed=seed, spec=self.spec, progress=progress)
 
-    def load(self, engine: Engine, scale: str | float = "ci", *, seed: int = 0, progress: bool = True) -> LoadReport:
-        """Generate the data and bulk-load it, with indexes and keys built after the load."""
-        return engine.load(self.schema, self.generate(scale, seed=seed, progress=progress), progress=progress)
+    def stream(self, scale: str | float = "ci", *, seed: int = 0, shard: Shard | None = None) -> DataStream:
+        """The same data as :meth:`generate`, generated block by block as it is read (see ``datagen.stream``)."""
+        return stream(self.schema, scale=scale, seed=seed, spec=self.spec, shard=shard)
+
+    def load(self, engine: Engine, scale: str | float = "ci", *, seed: int = 0, progress: bool = True,
+             jobs: int = 1) -> LoadReport:
+        """Generate the data as it is loaded (one block in memory at a time), then build indexes and keys;
+        ``jobs``: tables loaded at once where the engine allows it."""
+        return engine.load(self.schema, self.stream(scale, seed=seed), progress=progress, jobs=jobs)
 
     def __repr__(self) -> str:
         return f"<Domain {self.name}: {self.path}>"

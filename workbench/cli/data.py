@@ -6,6 +6,7 @@ import argparse
 import getpass
 from typing import TYPE_CHECKING
 
+from workbench.cli.generate import positive
 from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -26,17 +27,17 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from workbench.domains import domain, parse_scale
+    from workbench.cli.generate import load_dataset, load_source, source_label
     from workbench.engines import connect
 
-    chosen = domain(args.dataset)
+    chosen = load_dataset(args)
     kind = _place(args.engine, args.schema)
     name = args.schema or chosen.name
     options = {"schema": name} if kind == "schema" else {"database": name} if kind == "database" else {}
-    with connect(args.engine, **options) as engine:
-        report = chosen.load(engine, parse_scale(args.scale), seed=args.seed, progress=not args.quiet)
+    with load_source(chosen, args) as data, connect(args.engine, **options) as engine:
+        report = engine.load(chosen.schema, data, progress=not args.quiet, jobs=args.jobs)
         counts = engine.row_counts()
-        print(f"{chosen.name} at scale {args.scale} (seed {args.seed}) into {engine!r}: "
+        print(f"{source_label(chosen, args, data)} into {engine!r}: "
               f"{sum(counts.values()):,} rows in {report.seconds:.1f} s")
         for table, rows in counts.items():
             print(f"  {table:40s} {rows:>12,}")
@@ -101,4 +102,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     load.add_argument("--scale", default="ci", help="ci, small, medium, large, or a multiplier such as 0.5")
     load.add_argument("--seed", type=int, default=0)
     load.add_argument("--quiet", action="store_true", help="no progress bars")
+    load.add_argument("--from-parquet", metavar="DIR", help="load the folder `workbench generate --out DIR` wrote")
+    load.add_argument("--jobs", type=positive, default=1,
+                      help="generate in K processes (into a temporary Parquet folder), then copy K tables at "
+                           "once where the engine allows it (PostgreSQL)")
     load.set_defaults(run=cmd_load)

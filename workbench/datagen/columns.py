@@ -3,6 +3,9 @@
 Precedence: the spec (``values``, ``dist``...) > CHECK lists and enum labels > partition bounds >
 name hints > the type's defaults; the type's bounds, CHECK bounds and varchar lengths are always
 enforced last. Generators return non-null Arrow arrays; nulls are laid over them by the caller.
+
+Generators fill one block of a table (:class:`~workbench.datagen.blocks.Rows`): values that must
+differ across the whole table (sequences, unique columns) use the block's place in it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pyarrow.compute as pc
 
 from workbench.datagen import distributions as dist
 from workbench.datagen import hints, text, words
+from workbench.datagen.blocks import Rows
 from workbench.datagen.checks import Rule
 from workbench.datagen.spec import ColumnSpec
 from workbench.datagen.types import TypeInfo
@@ -55,25 +59,25 @@ class ColumnRequest:
         return WorkbenchError(f"{self.table}.{self.name} ({self.info.raw}): {reason}; {fix}")
 
 
-def column_values(request: ColumnRequest, n: int, rng: np.random.Generator) -> pa.Array:
-    """``n`` non-null values of the column's Arrow type that meet its type, checks and uniqueness."""
-    info = request.info
+def column_values(request: ColumnRequest, rows: Rows, rng: np.random.Generator) -> pa.Array:
+    """Non-null values for ``rows`` of the column's Arrow type that meet its type, checks and uniqueness."""
+    info, n = request.info, rows.count
     if info.family == "array":
         return _array(request, n, rng)
     if (choices := _choices(request)) is not None:
-        return _categorical(request, n, rng, choices).cast(info.arrow)
+        return _categorical(request, rows, rng, choices).cast(info.arrow)
     family = info.family
     if family in ("int", "decimal", "float"):
-        return _numbers(request, n, rng)
+        return _numbers(request, rows, rng)
     if family in ("date", "timestamp"):
-        return _instants(request, n, rng)
+        return _instants(request, rows, rng)
     if family == "time":
         return pa.array(rng.integers(0, US_PER_DAY, n), pa.time64("us"))
     if family == "interval":
         return pa.array(rng.integers(60, 30 * 86_400, n) * 1_000_000, pa.duration("us"))
     if family == "bool":
-        if request.unique and n > 2:
-            raise request.fail(f"{n} unique values asked of a boolean column, which has 2",
+        if request.unique and rows.total > 2:
+            raise request.fail(f"{rows.total} unique values asked of a boolean column, which has 2",
                                "drop the unique constraint or generate at most 2 rows")
         return pa.array(rng.random(n) < hints.true_share(request.name))
     if family == "uuid":
@@ -83,7 +87,7 @@ def column_values(request: ColumnRequest, n: int, rng: np.random.Generator) -> p
     if family == "binary":
         raw = pa.py_buffer(rng.bytes(16 * n))
         return pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), n, [None, raw]).cast(pa.binary())
-    return _strings(request, n, rng)
+    return _strings(request, rows, rng)
 
 
 def _choices(request: ColumnRequest) -> tuple | None:
@@ -96,15 +100,16 @@ def _choices(request: ColumnRequest) -> tuple | None:
     return None
 
 
-def _categorical(request: ColumnRequest, n: int, rng: np.random.Generator, choices: tuple) -> pa.Array:
+def _categorical(request: ColumnRequest, rows: Rows, rng: np.random.Generator, choices: tuple) -> pa.Array:
     """Values from a fixed list: the spec's weights, else a gentle skew (earlier labels more common)."""
     pool = pa.array(list(choices))
+    n = rows.count
     if request.info.family in ("int", "decimal", "float"):
         pool = pa.array([float(v) for v in choices])
     if request.unique:
-        if n > len(choices):
-            raise request.fail(f"{n} unique values asked but only {len(choices)} are allowed ({list(choices)[:8]})",
-                               "generate fewer rows or allow more values")
+        if rows.total > len(choices):
+            raise request.fail(f"{rows.total} unique values asked but only {len(choices)} are allowed "
+                               f"({list(choices)[:8]})", "generate fewer rows or allow more values")
         return pool.take(pa.array(rng.permutation(len(choices))[:n]))
     if request.spec.weights is not None:
         weights = np.asarray(request.spec.weights, dtype=float)
@@ -116,24 +121,28 @@ def _categorical(request: ColumnRequest, n: int, rng: np.random.Generator, choic
 # --- numbers -------------------------------------------------------------------------------------------------
 
 
-def _numbers(request: ColumnRequest, n: int, rng: np.random.Generator) -> pa.Array:
+def _numbers(request: ColumnRequest, rows: Rows, rng: np.random.Generator) -> pa.Array:
     info, spec = request.info, request.spec
     step = 1.0 if info.family == "int" else 10.0 ** -(info.scale or 0) if info.family == "decimal" else 0.0
     low, high = _bounds(request, step)
     if request.sequential or spec.dist == "sequential":
-        return numbered(request, np.arange(n))
+        return numbered(request, rows.positions(), top=rows.total - 1)
     elif request.unique:
-        values = _distinct(request, n, rng, low, high, step)
+        values = _distinct(request, rows, rng, low, high, step)
     else:
-        values = _shaped(request, n, rng, low, high)
+        values = _shaped(request, rows.count, rng, low, high)
         values = np.clip(values, low, high)
     return _to_arrow(values, info)
 
 
-def numbered(request: ColumnRequest, ranks: np.ndarray, within: str = "") -> pa.Array:
-    """Numbers 1, 2, 3... (or the spec's ``min`` on) at ``ranks`` 0, 1, 2...: ids, or line numbers within a parent."""
+def numbered(request: ColumnRequest, ranks: np.ndarray, within: str = "", top: int | None = None) -> pa.Array:
+    """Numbers 1, 2, 3... (or the spec's ``min`` on) at ``ranks`` 0, 1, 2...: ids, or line numbers within a parent.
+
+    ``top``: the largest rank of the whole table (checked against the type), when ``ranks`` is one block of it.
+    """
     start, high = sequence_bounds(request)
-    top = int(ranks.max()) if len(ranks) else -1
+    if top is None:
+        top = int(ranks.max()) if len(ranks) else -1
     if start + top > high:
         raise request.fail(f"{top + 1} sequential values{within} from {start:g} exceed the type's maximum {high:g}",
                            "use a wider type or fewer rows")
@@ -208,9 +217,13 @@ def _shaped(request: ColumnRequest, n: int, rng: np.random.Generator, low: float
     return values
 
 
-def _distinct(request: ColumnRequest, n: int, rng: np.random.Generator, low: float, high: float,
+def _distinct(request: ColumnRequest, rows: Rows, rng: np.random.Generator, low: float, high: float,
               step: float) -> np.ndarray:
-    """``n`` distinct values on the grid ``low, low + step, ...`` within ``high``."""
+    """Values on the grid ``low, low + step, ...`` within ``high``, distinct across the table's blocks.
+
+    Each block draws without replacement from its own share of the grid (see ``Rows.share``).
+    """
+    n = rows.total
     step = step or 1e-6
     domain = round((high - low) / step) + 1
     if domain < n:
@@ -219,7 +232,8 @@ def _distinct(request: ColumnRequest, n: int, rng: np.random.Generator, low: flo
     if low < 1 and high - 1 >= 10 * n * step:  # positive values read more naturally, e.g. codes and numbers
         low, domain = 1.0, round((high - 1) / step) + 1
     span = min(domain, max(10 * n, 1000), 2**52)
-    return low + rng.choice(span, n, replace=False).astype(np.float64) * step
+    first, last = rows.share(span)
+    return low + (first + rng.choice(last - first, rows.count, replace=False)).astype(np.float64) * step
 
 
 def _to_arrow(values: np.ndarray, info: TypeInfo) -> pa.Array:
@@ -233,9 +247,13 @@ def _to_arrow(values: np.ndarray, info: TypeInfo) -> pa.Array:
 # --- dates and timestamps ------------------------------------------------------------------------------------
 
 
-def _instants(request: ColumnRequest, n: int, rng: np.random.Generator) -> pa.Array:
-    """Dates (days) or timestamps (microseconds) in a range, with seasonality and partition bounds."""
-    spec, info, is_date = request.spec, request.info, request.info.family == "date"
+def _instants(request: ColumnRequest, rows: Rows, rng: np.random.Generator) -> pa.Array:
+    """Dates (days) or timestamps (microseconds) in a range, with seasonality and partition bounds.
+
+    Unique timestamps are whole seconds, or milliseconds (then microseconds) when the range has fewer
+    seconds than the table has rows; sorted, each block in its own share of the range.
+    """
+    spec, info, is_date, n = request.spec, request.info, request.info.family == "date", rows.count
     birth = hints.date_hint(request.name) == "birth"
     start = day_number(spec.start or spec.min or (BIRTH_START if birth else DEFAULT_START))
     end = day_number(spec.end or spec.max or (BIRTH_END if birth else DEFAULT_END))
@@ -250,12 +268,18 @@ def _instants(request: ColumnRequest, n: int, rng: np.random.Generator) -> pa.Ar
     if start > end:
         raise request.fail(f"the date range {spec.start or start} .. {spec.end or end} is empty", "fix start/end")
     if request.unique or spec.dist == "sequential":
-        unit = 1 if is_date else 1_000_000
-        domain = (end - start + 1) * (1 if is_date else 86_400)
-        if domain < n:
-            raise request.fail(f"{n} unique values asked but the range holds only {domain}",
+        per_day, unit = (1, 1) if is_date else next(
+            ((per_day, US_PER_DAY // per_day) for per_day in (86_400, 86_400_000, US_PER_DAY)
+             if (end - start + 1) * per_day >= rows.total), (US_PER_DAY, 1))
+        domain = (end - start + 1) * per_day
+        if domain < rows.total:
+            raise request.fail(f"{rows.total} unique values asked but the range holds only {domain}",
                                "widen start/end or drop the unique constraint")
-        picks = np.arange(n) if spec.dist == "sequential" else np.sort(rng.choice(domain, n, replace=False))
+        if spec.dist == "sequential":
+            picks = rows.positions()
+        else:
+            first, last = rows.share(domain)
+            picks = first + np.sort(rng.choice(last - first, n, replace=False))
         base = start if is_date else start * US_PER_DAY
         return pa.array(base + picks * unit, pa.int64()).cast(pa.int32() if is_date else pa.int64()).cast(info.arrow)
     chosen = dist.days(rng, n, start, end, seasonality)
@@ -295,8 +319,8 @@ def instant(value: object, family: str) -> float:
 # --- text ----------------------------------------------------------------------------------------------------
 
 
-def _strings(request: ColumnRequest, n: int, rng: np.random.Generator) -> pa.Array:
-    info, spec = request.info, request.spec
+def _strings(request: ColumnRequest, rows: Rows, rng: np.random.Generator) -> pa.Array:
+    info, spec, n = request.info, request.spec, rows.count
     length = info.length
     if spec.pattern is not None:
         values = text.pattern(rng, n, spec.pattern)
@@ -306,10 +330,10 @@ def _strings(request: ColumnRequest, n: int, rng: np.random.Generator) -> pa.Arr
     elif info.family == "char" and length is not None and length <= 3 and not _pool(request):
         values = text.fixed(rng.integers(0, 26**length, n), length, text.LETTERS)
     else:
-        values = _hinted(request, n, rng)
+        values = _hinted(request, rows, rng)
     if length is not None:
         values = text.truncate(values, length)
-    return _make_unique(request, values, n, rng) if request.unique else values
+    return _make_unique(request, values, rows, rng) if request.unique else values
 
 
 def _pool(request: ColumnRequest) -> list[str] | None:
@@ -325,19 +349,20 @@ def _pool(request: ColumnRequest) -> list[str] | None:
     return lists.get(hint or "")
 
 
-def _hinted(request: ColumnRequest, n: int, rng: np.random.Generator) -> pa.Array:
+def _hinted(request: ColumnRequest, rows: Rows, rng: np.random.Generator) -> pa.Array:
     hint = hints.text_hint(request.name, request.table_name)
     pool = _pool(request)
+    n = rows.count
     if pool is not None:
         if request.spec.dist == "zipf":
             return pa.array(pool).take(pa.array(dist.zipf_ranks(rng, n, len(pool), request.spec.s or 1.0)))
-        if request.unique and n <= len(pool):
+        if request.unique and rows.total <= len(pool):
             return pa.array(pool).take(pa.array(rng.permutation(len(pool))[:n]))
         return text.pick(rng, n, pool)
     first, last = words.FIRST_NAMES, words.LAST_NAMES
     if hint == "email":
         local = pc.utf8_lower(text.join(text.pick(rng, n, first), text.pick(rng, n, last), sep="."))
-        number = text.numbers(np.arange(1, n + 1) if request.unique else rng.integers(1, 1000, n))
+        number = text.numbers(rows.positions() + 1 if request.unique else rng.integers(1, 1000, n))
         return text.join(local, number, "@", text.pick(rng, n, words.EMAIL_DOMAINS))
     if hint == "full_name":
         return text.join(text.pick(rng, n, first), text.pick(rng, n, last), sep=" ")
@@ -374,19 +399,22 @@ def _hinted(request: ColumnRequest, n: int, rng: np.random.Generator) -> pa.Arra
     return text.phrases(rng, n, words.WORDS, 1, 4)
 
 
-def _make_unique(request: ColumnRequest, values: pa.Array, n: int, rng: np.random.Generator) -> pa.Array:
-    """Distinct strings: keep them when already distinct, else append a row number that fits the length."""
-    if pc.count_distinct(values).as_py() == n:
+def _make_unique(request: ColumnRequest, values: pa.Array, rows: Rows, rng: np.random.Generator) -> pa.Array:
+    """Distinct strings: a one-block table keeps them when already distinct; else a row number that fits
+    the length is appended (or, when it does not fit, codes are drawn from the block's share of them)."""
+    n, total = rows.count, rows.total
+    if n == total and pc.count_distinct(values).as_py() == n:
         return values
     length = request.info.length
-    width = len(str(n))
+    width = len(str(total))
     if length is not None and length < width + 2:
         domain = 36**length
-        if domain < n:
-            raise request.fail(f"{n} unique values asked but only {domain} strings of length {length} exist "
+        if domain < total:
+            raise request.fail(f"{total} unique values asked but only {domain} strings of length {length} exist "
                                "over [0-9A-Z]", "use a longer type or generate fewer rows")
-        return text.fixed(rng.choice(min(domain, 2**62), n, replace=False), length)
-    suffix = text.fixed(np.arange(1, n + 1), width, text.DIGITS)
+        first, last = rows.share(min(domain, 2**62))
+        return text.fixed(first + rng.choice(last - first, n, replace=False), length)
+    suffix = text.fixed(rows.positions() + 1, width, text.DIGITS)
     if length is not None:
         values = text.truncate(values, length - width - 1)
     return text.join(values, suffix, sep="-")
@@ -408,5 +436,5 @@ def _array(request: ColumnRequest, n: int, rng: np.random.Generator) -> pa.Array
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
     element = ColumnRequest(request.table, request.table_name, request.name, request.info.element)  # type: ignore[arg-type]
-    flat = column_values(element, int(offsets[-1]), rng)
+    flat = column_values(element, Rows.whole(int(offsets[-1])), rng)
     return pa.ListArray.from_arrays(pa.array(offsets), flat).cast(request.info.arrow)

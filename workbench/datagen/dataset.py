@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator, Mapping
+from typing import TypeVar
 
 import pyarrow as pa
 
 SAMPLE_ROWS = 3
+T = TypeVar("T")
 
 
-class Dataset(Mapping[str, pa.Table]):
-    """An ordered mapping of table key -> ``pyarrow.Table``; iteration yields parents before children."""
+class Tables(Mapping[str, T]):
+    """Table key -> one table's data (anything with ``num_rows``), in generation order (parents first)."""
 
-    def __init__(self, tables: dict[str, pa.Table], notes: list[str] | None = None, seed: int = 0):
+    def __init__(self, tables: dict[str, T]):
         self._tables = dict(tables)
-        self.notes = list(notes or [])  # what the generator decided or could not honour, never silent
-        self.seed = seed
 
-    def __getitem__(self, key: str) -> pa.Table:
+    def __getitem__(self, key: str) -> T:
         return self._tables[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -29,6 +29,15 @@ class Dataset(Mapping[str, pa.Table]):
 
     def row_counts(self) -> dict[str, int]:
         return {key: table.num_rows for key, table in self._tables.items()}
+
+
+class Dataset(Tables[pa.Table]):
+    """An ordered mapping of table key -> ``pyarrow.Table``; iteration yields parents before children."""
+
+    def __init__(self, tables: dict[str, pa.Table], notes: list[str] | None = None, seed: int = 0):
+        super().__init__(tables)
+        self.notes = list(notes or [])  # what the generator decided or could not honour, never silent
+        self.seed = seed
 
     @property
     def total_rows(self) -> int:

@@ -1,14 +1,21 @@
-"""Parent rows for foreign keys: skewed fan-out, distinct tuples for unique keys, trees for self-references."""
+"""Parent rows for foreign keys: skewed fan-out, distinct tuples for unique keys, trees for self-references.
+
+Tables larger than one block (see :mod:`workbench.datagen.blocks`) share what must hold across
+blocks through the small objects here: a fan-out whose shape (which parents are popular) every
+block draws from, children counts per parent decided for the whole table, running counts of the
+groups a column is numbered in.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench.datagen.distributions import parent_rows
+from workbench.datagen.distributions import parent_rows, zipf_ranks
 from workbench.datagen.spec import ForeignKeySpec
 from workbench.errors import WorkbenchError
 
@@ -49,14 +56,15 @@ def distinct_parent_rows(rng_for: Callable[[int], np.random.Generator], n: int, 
     return [(codes // stride) % p for stride, p in zip(strides, parents, strict=True)]
 
 
-def tree_parents(rng: np.random.Generator, n: int, root_share: float) -> np.ndarray:
-    """For each row, the position of an earlier row as its parent, or -1 for a root (row 0 always is one).
+def tree_parents(rng: np.random.Generator, positions: np.ndarray, root_share: float) -> np.ndarray:
+    """For each row (at ``positions`` of its table), an earlier row as its parent, or -1 for a root.
 
-    Earlier rows are favoured (``u**2``), so the first rows become the big branches of a shallow tree.
+    Row 0 is always a root. Earlier rows are favoured (``u**2``), so the first rows become the big
+    branches of a shallow tree.
     """
-    earlier = np.floor(np.arange(n) * rng.random(n) ** 2).astype(np.int64)
-    roots = rng.random(n) < root_share
-    roots[:1] = True
+    n = len(positions)
+    earlier = np.floor(positions * rng.random(n) ** 2).astype(np.int64)
+    roots = (rng.random(n) < root_share) | (positions == 0)
     return np.where(roots, -1, earlier)
 
 
@@ -106,3 +114,138 @@ def ranks_within(groups: list[pa.Array]) -> np.ndarray:
     ranks = np.empty(n, dtype=np.int64)
     ranks[order] = positions - np.maximum.accumulate(np.where(new, positions, 0))
     return ranks
+
+
+class FanOut:
+    """Parent rows for a foreign key's children, block by block, every block with the same popular parents.
+
+    Block 0 draws from the key's own stream exactly as a whole table did before blocks (so one-block
+    tables keep their data); the other blocks draw from theirs with the shape block 0's stream
+    fixed: the zipf ranking of parents (a permutation drawn after block 0's ranks) or the normal
+    weights (drawn first).
+    """
+
+    def __init__(self, spec: ForeignKeySpec, parents: int, first_rows: int,
+                 rng_of: Callable[[int], np.random.Generator]):
+        self.spec, self.parents, self.first_rows, self.rng_of = spec, parents, first_rows, rng_of
+
+    def rows(self, block: int, n: int) -> np.ndarray:
+        """Parent positions of the ``n`` children of block ``block``."""
+        if block == 0:
+            return parent_rows(self.rng_of(0), n, self.parents, self.spec)
+        return self.sample(self.rng_of(block), n)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` parent positions drawn from ``rng`` with this key's shared shape."""
+        if self.spec.fanout == "uniform":
+            return rng.integers(0, self.parents, n)
+        if self.spec.fanout == "normal":
+            return rng.choice(self.parents, n, p=self._weights)
+        return self._ranking[zipf_ranks(rng, n, self.parents, self.spec.s)]
+
+    @cached_property
+    def _weights(self) -> np.ndarray:
+        rng = self.rng_of(0)
+        weights = np.clip(rng.normal(1.0, self.spec.sd, self.parents), 0.0, None) + 1e-9
+        return weights / weights.sum()
+
+    @cached_property
+    def _ranking(self) -> np.ndarray:
+        rng = self.rng_of(0)
+        zipf_ranks(rng, self.first_rows, self.parents, self.spec.s)
+        return rng.permutation(self.parents)
+
+
+class GroupedChildren:
+    """Children kept together by parent: ``counts[p]`` children of parent ``p``, in parent order.
+
+    Row ``i`` of the table is a child of the parent whose run covers ``i``; its rank in that run
+    counts 0, 1, 2... So any block finds its parents and ranks from the counts alone.
+    """
+
+    def __init__(self, counts: np.ndarray):
+        self.counts = counts
+        self.ends = np.cumsum(counts)
+
+    def rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Parent positions and ranks within the parent of rows ``[start, stop)``."""
+        positions = np.arange(start, stop, dtype=np.int64)
+        parents = np.searchsorted(self.ends, positions, side="right")
+        return parents, positions - (self.ends[parents] - self.counts[parents])
+
+    def first_row(self, parents: np.ndarray) -> np.ndarray:
+        return self.ends[parents] - self.counts[parents]
+
+
+class RunningCounts:
+    """How many rows of each group earlier blocks had, so that numbers within a group go on across blocks."""
+
+    def __init__(self) -> None:
+        self._seen: pa.Table | None = None
+
+    def offsets(self, groups: list[pa.Array]) -> np.ndarray:
+        """For each row, the number of rows of its group counted so far (0 for a new group)."""
+        n = len(groups[0]) if groups else 0
+        if self._seen is None or n == 0:
+            return np.zeros(n, dtype=np.int64)
+        rows = pa.table({**_named(groups), "_row": pa.array(np.arange(n))})
+        joined = rows.join(self._seen, keys=list(_named(groups)), join_type="left outer").sort_by("_row")
+        return pc.fill_null(joined["_count"], 0).to_numpy().astype(np.int64)
+
+    def add(self, groups: list[pa.Array]) -> None:
+        names = list(_named(groups))
+        counted = pa.table(_named(groups)).group_by(names).aggregate([([], "count_all")])
+        counted = counted.rename_columns([*names, "_count"])
+        if self._seen is not None:
+            counted = pa.concat_tables([self._seen, counted]).group_by(names).aggregate([("_count", "sum")])
+            counted = counted.rename_columns([*names, "_count"])
+        self._seen = counted
+
+
+def _named(groups: list[pa.Array]) -> dict[str, pa.Array]:
+    return {f"g{i}": values for i, values in enumerate(groups)}
+
+
+Draw = Callable[[np.random.Generator, int], list[np.ndarray]]
+
+
+def distinct_within_parents(rng: np.random.Generator, leaders: np.ndarray, radices: list[int], draw: Draw,
+                            what: str) -> list[np.ndarray]:
+    """For rows grouped by leading parent (``leaders``, sorted), the other key parts, distinct within each parent.
+
+    ``draw(rng, n)`` gives ``n`` candidate tuples of the other parts (one array per part, with the
+    fan-out skew); duplicates within a parent are drawn again a few times, then completed from the
+    parent's unused combinations (the row counts per parent never exceed the combinations).
+    """
+    domain = int(np.prod([float(r) for r in radices]))
+    strides = np.cumprod([1, *radices[:0:-1]])[::-1].astype(np.int64)
+    n = len(leaders)
+    codes = np.full(n, -1, dtype=np.int64)
+    missing = np.arange(n)
+    for _ in range(RESAMPLE_ROUNDS):
+        drawn = draw(rng, len(missing))
+        codes[missing] = sum(d.astype(np.int64) * s for d, s in zip(drawn, strides, strict=True))
+        missing = _duplicates(leaders, codes, domain)
+        if not len(missing):
+            break
+    if len(missing):
+        if domain > EXACT_FILL_LIMIT:
+            raise WorkbenchError(f"{what}: could not find distinct combinations among {domain} by sampling; "
+                                 "use a uniform fanout or fewer rows")
+        waiting = np.zeros(n, dtype=bool)
+        waiting[missing] = True
+        for leader in np.unique(leaders[missing]):  # leaders are sorted: a parent's rows are one run
+            run = np.arange(*np.searchsorted(leaders, [leader, leader + 1]))
+            used = codes[run[~waiting[run]]]
+            free = np.setdiff1d(np.arange(domain, dtype=np.int64), used)
+            codes[run[waiting[run]]] = rng.choice(free, int(waiting[run].sum()), replace=False)
+    return [(codes // stride) % r for stride, r in zip(strides, radices, strict=True)]
+
+
+def _duplicates(leaders: np.ndarray, codes: np.ndarray, domain: int) -> np.ndarray:
+    """Positions of the rows whose (leader, code) an earlier row already has."""
+    pairs = (leaders - leaders.min()) * domain + codes if len(leaders) else codes
+    _, first = np.unique(pairs, return_index=True)
+    keep = np.zeros(len(codes), dtype=bool)
+    keep[first] = True
+    return np.flatnonzero(~keep)

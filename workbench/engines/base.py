@@ -1,20 +1,26 @@
 """The one engine interface: create a schema, bulk-load Arrow data, query, explain, measure.
 
-Each engine supplies a few primitives (run a statement, copy one Arrow table atomically, read its
-catalog); the shared logic here orders the work the fast and safe way: tables first without their
-indexes and deferrable foreign keys, data parents first (one transaction per table, recorded in a
-``_workbench_loads`` bookkeeping table), then the indexes and keys, then statistics.
+Each engine supplies a few primitives (run a statement, copy one table's Arrow batches atomically,
+read its catalog); the shared logic here orders the work the fast and safe way: tables first without
+their indexes and deferrable foreign keys, data parents first (one transaction per table, recorded
+in a ``_workbench_loads`` bookkeeping table), then the indexes and keys, then statistics.
+
+A table to load is a ``pyarrow.Table`` or any :class:`Batches` (a generated stream, Parquet files):
+it is copied batch by batch, so a load holds one batch in memory whatever the table's size.
 """
 
 from __future__ import annotations
 
 import html
+import queue
+import threading
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 import pyarrow as pa
@@ -33,8 +39,23 @@ from workbench.schema.model import Index, Schema, Table
 BOOKKEEPING = "_workbench_loads"
 SERVER_TIMES = ("query", "calls", "mean_exec_ms", "mean_plan_ms")
 Advance = Callable[[int], None]
+Copy = Callable[[exp.Table, pa.Schema, Iterable[pa.RecordBatch], Advance, exp.Insert], str]  # see Engine._copy
 
-__all__ = ["BOOKKEEPING", "SERVER_TIMES", "Engine", "Execution", "LoadInterrupted", "LoadReport", "TableLoad"]
+__all__ = ["BOOKKEEPING", "SERVER_TIMES", "Batches", "Engine", "Execution", "LoadInterrupted", "LoadReport",
+           "TableLoad"]
+BATCH_ROWS = 1_048_576  # rows per batch when a whole pyarrow.Table is loaded
+
+
+class Batches(Protocol):
+    """A table's rows as Arrow record batches, read once, with the schema and row count known first."""
+
+    @property
+    def schema(self) -> pa.Schema: ...
+
+    @property
+    def num_rows(self) -> int: ...
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]: ...
 
 
 @dataclass(frozen=True)
@@ -124,6 +145,7 @@ class Engine(ABC):
     supports_sizes: bool = True  # table_sizes() reports bytes
     supports_clone: bool = False  # clone() copies the loaded database (embedded PostgreSQL)
     sandbox: str | None = None  # the schema the engine works in on a user's server (None: a database of its own)
+    supports_parallel_load: bool = False  # load(jobs=K) copies K tables at once (each on a connection of its own)
 
     def __init__(self) -> None:
         self._pending: list[str] = []  # index and key statements deferred until the data is in
@@ -168,11 +190,18 @@ class Engine(ABC):
         """Run DDL statements in one transaction; raise WorkbenchError naming the failing statement."""
 
     @abstractmethod
-    def _copy(self, target: exp.Table, data: pa.Table, advance: Advance, record: exp.Insert) -> str:
-        """Copy ``data`` into ``target`` and run ``record`` in ONE transaction; roll back on any error.
+    def _copy(self, target: exp.Table, schema: pa.Schema, batches: Iterable[pa.RecordBatch], advance: Advance,
+              record: exp.Insert) -> str:
+        """Copy ``batches`` (of ``schema``) into ``target`` and run ``record`` in ONE transaction; roll back
+        on any error.
 
         Calls ``advance(n)`` after each batch sent; returns the method used (e.g. ``"copy binary"``).
         """
+
+    def _copier(self) -> AbstractContextManager[Copy]:
+        """``_copy`` for one thread of a parallel load: engines with ``supports_parallel_load`` give each
+        thread a connection of its own; others have their one connection (and load a table at a time)."""
+        return nullcontext(self._copy)
 
     @abstractmethod
     def _record(self, record: exp.Insert) -> None:
@@ -232,6 +261,10 @@ class Engine(ABC):
         """The model as this engine stores it (a sandbox renames namespaces); identity by default."""
         return schema
 
+    def _for_load(self, schema: Schema, rows: dict[str, int]) -> tuple[Schema, list[ExportNote]]:
+        """The model to create for a load of ``rows`` per table, and notes on what differs; as is by default."""
+        return schema, []
+
     # -- shared behaviour ------------------------------------------------------------------------
 
     @property
@@ -279,28 +312,36 @@ class Engine(ABC):
             self._created.add(key)
         return notes
 
-    def load(self, schema: Schema, data: Mapping[str, pa.Table], *, progress: bool = True) -> LoadReport:
-        """Bulk-load Arrow tables (parents first), then build indexes and keys, then statistics.
+    def load(self, schema: Schema, data: Mapping[str, pa.Table | Batches], *, progress: bool = True,
+             jobs: int = 1) -> LoadReport:
+        """Bulk-load Arrow tables or streams of batches (parents first), then indexes and keys, then statistics.
 
         Creates the schema first (without indexes) unless this engine already created it. Each table
         is copied in its own transaction and recorded in ``_workbench_loads``; a failure rolls that
-        table back, leaves the earlier ones complete, and raises :class:`LoadInterrupted`.
+        table back, leaves the earlier ones complete, and raises :class:`LoadInterrupted`. Progress:
+        one bar per table, with its rows and rows per second. ``jobs``: tables copied at once where the
+        engine allows it (a table starts once its parents' data has been produced).
         """
         self._check_open()
         plan = [(key, schema.table(key), table) for key, table in data.items()]
         for key, model, table in plan:
-            _check_columns(key, model, table)
-        notes = []
+            _check_columns(key, model, table.schema)
+        notes: list[ExportNote] = []
         if not {model.key for _, model, _ in plan} <= self._created:
-            notes = self.create_schema(schema, constraints=False)
+            loadable, notes = self._for_load(schema, {model.key: table.num_rows for _, model, table in plan})
+            for note in notes:
+                warnings.warn(f"{note.object}: {note.message}", stacklevel=2)
+            notes += self.create_schema(loadable, constraints=False)
         places = self.places(schema)
         self._ensure_bookkeeping()
-        loads: list[TableLoad] = []
-        total = sum(t.num_rows for *_, t in plan)
-        with tqdm(total=total, unit="rows", unit_scale=True, disable=not progress, desc="load") as bar:
+        if jobs > 1 and self.supports_parallel_load and len(plan) > 1:
+            loads = self._load_parallel(schema, plan, places, jobs, progress)
+        else:
+            loads = []
             for _, model, table in plan:
-                bar.set_postfix_str(model.key)
-                loads.append(self._load_one(model, places[model.key], table, bar, [done.table for done in loads]))
+                with self._bar(model.key, table.num_rows, progress) as bar:
+                    loads.append(self._load_one(model, places[model.key], table, bar,
+                                                [done.table for done in loads]))
         started = time.perf_counter()
         self.finish()
         return LoadReport(self.name, tuple(loads), time.perf_counter() - started, tuple(notes))
@@ -402,7 +443,55 @@ class Engine(ABC):
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _load_one(self, model: Table, target: exp.Table, data: pa.Table, bar: tqdm, complete: list[str]) -> TableLoad:
+    def _load_parallel(self, schema: Schema, plan: list[tuple[str, Table, pa.Table | Batches]],
+                       places: dict[str, exp.Table], jobs: int, progress: bool) -> list[TableLoad]:
+        """Tables copied by ``jobs`` threads, each with its own connection, in plan order; a table waits
+        until its parents' data has been produced (a generated child reads its parents' keys)."""
+        produced = {model.key: threading.Event() for _, model, _ in plan}
+        parents = {model.key: {p.key for fk in model.foreign_keys if (p := schema.referenced_table(fk)) is not None
+                               and p.key in produced and p.key != model.key} for _, model, _ in plan}
+        waiting, done, failures = list(plan), [], []
+        lock = threading.Lock()
+
+        def work() -> None:
+            with self._copier() as copy:
+                while True:
+                    with lock:
+                        if failures or not waiting:
+                            return
+                        _, model, table = waiting.pop(0)
+                    for parent in parents[model.key]:
+                        produced[parent].wait()
+                    if failures:
+                        return
+                    try:
+                        with self._bar(model.key, table.num_rows, progress) as bar:
+                            loaded = self._load_one(model, places[model.key], table, bar, [t.table for t in done],
+                                                    copy=copy, produced=produced[model.key])
+                    except BaseException as error:
+                        with lock:
+                            failures.append(error)
+                        produced[model.key].set()  # its children stop waiting (and start nothing)
+                        return
+                    with lock:
+                        done.append(loaded)
+
+        threads = [threading.Thread(target=work, name=f"workbench-load-{i}") for i in range(min(jobs, len(plan)))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+        order = [model.key for _, model, _ in plan]
+        return sorted(done, key=lambda loaded: order.index(loaded.table))
+
+    @staticmethod
+    def _bar(key: str, rows: int, progress: bool) -> tqdm:
+        return tqdm(total=rows, unit="rows", unit_scale=True, disable=not progress, desc=f"load {key}")
+
+    def _load_one(self, model: Table, target: exp.Table, data: pa.Table | Batches, bar: tqdm,
+                  complete: list[str], copy: Copy | None = None, produced: threading.Event | None = None) -> TableLoad:
         sent = 0
 
         def advance(rows: int) -> None:
@@ -412,7 +501,9 @@ class Engine(ABC):
 
         started = time.perf_counter()
         try:
-            method = self._copy(target, data, advance, self._bookkeeping_row(model.key, data.num_rows, "complete"))
+            with prefetched(counted_batches(model.key, data, produced)) as batches:
+                method = (copy or self._copy)(target, data.schema, batches, advance,
+                                              self._bookkeeping_row(model.key, data.num_rows, "complete"))
         except BaseException as error:
             try:
                 self._record(self._bookkeeping_row(model.key, sent, "failed"))
@@ -494,8 +585,76 @@ def _without_constraints(schema: Schema, foreign_keys: bool) -> Schema:
     return schema.with_tables(tuple(strip(t) for t in schema.tables))
 
 
-def _check_columns(key: str, model: Table, data: pa.Table) -> None:
-    for name in data.column_names:
+def record_batches(data: pa.Table | Batches, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """The batches of a table or stream (a ``pyarrow.Table`` in slices of at most ``rows``)."""
+    if isinstance(data, pa.Table):
+        yield from data.to_batches(max_chunksize=rows)
+    else:
+        yield from data
+
+
+def counted_batches(key: str, data: pa.Table | Batches,
+                    produced: threading.Event | None = None) -> Iterator[pa.RecordBatch]:
+    """The batches of ``data``, checked to add up to the rows it announced (else an error ends the copy);
+    ``produced`` is set once the source is exhausted (or failed)."""
+    sent = 0
+    try:
+        for batch in record_batches(data):
+            sent += batch.num_rows
+            yield batch
+    finally:
+        if produced is not None:
+            produced.set()
+    if sent != data.num_rows:
+        raise WorkbenchError(f"{key}: the data announced {data.num_rows:,} rows but gave {sent:,}; nothing of "
+                             f"{key} is kept")
+
+
+@contextmanager
+def prefetched(batches: Iterator[pa.RecordBatch], ahead: int = 1) -> Iterator[Iterator[pa.RecordBatch]]:
+    """``batches`` made by a thread up to ``ahead`` batches ahead of the reader (generation or Parquet reads
+    overlap the engine's work, mostly outside the GIL); the thread stops when the block exits."""
+    ready: queue.Queue = queue.Queue(maxsize=ahead)
+    done = object()
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        """Hand ``item`` to the reader; False when the reader has left."""
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                if not offer(item):
+                    return
+        except BaseException as error:  # raised in the reader
+            offer(error)
+            return
+        offer(done)
+
+    def read() -> Iterator[pa.RecordBatch]:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    worker = threading.Thread(target=produce, name="workbench-batches", daemon=True)
+    worker.start()
+    try:
+        yield read()
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _check_columns(key: str, model: Table, data: pa.Schema) -> None:
+    for name in data.names:
         if not model.has_column(name):
             raise UnknownNameError(f"column of {model.key} (in the data for {key!r})", name,
                                    (c.name for c in model.columns))

@@ -1,7 +1,7 @@
 """DuckDB, the default engine: in-process, in memory or in a file, loaded straight from Arrow.
 
-Loads register each Arrow slice as a view and ``INSERT INTO ... SELECT`` from it (millions of rows
-per second; never row by row). Extensions are never downloaded: only the built-in ones are used.
+Loads register each Arrow batch as a view and ``INSERT INTO ... SELECT`` from it (millions of rows
+per second; never row by row), one batch at a time. Extensions are never downloaded: only the built-in ones are used.
 Statements run on a cursor of the database handle, so :meth:`DuckDBEngine.reconnect` can replace it;
 timeouts are a watchdog thread calling ``interrupt()``.
 """
@@ -13,8 +13,9 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,19 @@ import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 
-from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameters
+from workbench.ddl.export import ExportNote
+from workbench.engines.base import BOOKKEEPING, Advance, Batches, Engine, LoadReport, named_parameters
 from workbench.engines.execution import Execution
 from workbench.engines.execution import checksum as rows_checksum
 from workbench.errors import UnknownNameError, WorkbenchError
+from workbench.schema.model import Schema, Table
 
-BATCH_ROWS = 1_000_000  # rows per INSERT: large enough to stay fast, small enough for a moving progress bar
 _OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+KEY_MEMORY = 512 * 2**20  # default budget for one table's checks (indexes, keys, foreign keys) in a load
+ART_BYTES_PER_KEY = 80  # DuckDB's ART per key, measured inserting 5M (integer, timestamptz) keys in 1M batches
+FK_BYTES_PER_ROW = 70  # a foreign key's checks during a load, measured on 10-50M rows (and 3x slower inserts)
+COMMIT_ROWS = 1 << 22  # a load into an empty table commits every so many rows: memory stays flat
+LOAD_MEMORY = "512MB"  # DuckDB's memory_limit while loading a file database (else it caches what it writes)
 # A DML statement answers with one ``Count`` row: that is its affected-row count, as PostgreSQL reports it.
 _DML = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(?:insert|update|delete|merge)\b", re.I | re.S)
 
@@ -43,10 +50,13 @@ class DuckDBEngine(Engine):
     supports_index_methods = frozenset({"btree"})  # every index is an ART, used for point lookups only
     supports_fk_actions = frozenset({"RESTRICT", "NO ACTION"})
     supports_sizes = False  # no per-table byte counts; file databases report allocated blocks
+    commit_rows = COMMIT_ROWS
 
-    def __init__(self, path: str | Path | None = None, *, config: Mapping[str, Any] | None = None):
+    def __init__(self, path: str | Path | None = None, *, config: Mapping[str, Any] | None = None,
+                 key_memory: int = KEY_MEMORY):
         super().__init__()
         self.path = Path(path) if path is not None else None
+        self.key_memory = key_memory  # bytes a table's checks (indexes, keys, foreign keys) may take in a load
         self._config = {**_OFFLINE, **(config or {})}
         self._db = self._open()
         self._con = self._db.cursor()
@@ -137,6 +147,44 @@ class DuckDBEngine(Engine):
         self._con = self._db.cursor()
         self._apply_settings(self._settings)
 
+    def _for_load(self, schema: Schema, rows: dict[str, int]) -> tuple[Schema, list[ExportNote]]:
+        """The model without the checks of large tables that would not fit ``key_memory`` during a load.
+
+        DuckDB holds an index (an ART, for keys and CREATE INDEX alike) in memory while it is built, about
+        ``ART_BYTES_PER_KEY`` a row, and checks a foreign key row by row (``FK_BYTES_PER_ROW``, and three
+        times slower inserts), so a large table's checks make memory grow with the table. A table over
+        the budget is loaded without its foreign keys (DuckDB cannot add them afterwards) and without its
+        indexes and keys unless a kept foreign key points at them; every one left out is said.
+        """
+        def need(table: Table) -> int:
+            keys = ([table.primary_key] if table.primary_key else []) + list(table.uniques) + list(table.indexes)
+            return rows.get(table.key, 0) * (ART_BYTES_PER_KEY * len(keys) + FK_BYTES_PER_ROW * len(table.foreign_keys))
+
+        over = {table.key for table in schema.tables if need(table) > self.key_memory}
+        referenced = {parent.key for table in schema.tables if table.key not in over for fk in table.foreign_keys
+                      if (parent := schema.referenced_table(fk)) is not None}
+        tables, notes = [], []
+        for table in schema.tables:
+            if table.key not in over:
+                tables.append(table)
+                continue
+            keep_keys = table.key in referenced
+            left = [f"foreign key ({', '.join(fk.columns)}) -> {fk.ref_key}" for fk in table.foreign_keys]
+            if not keep_keys:
+                left += [f"key ({', '.join(table.primary_key.columns)})"] if table.primary_key else []
+                left += [f"unique ({', '.join(u.columns)})" for u in table.uniques]
+                left += [f"index ({', '.join(i.columns)})" for i in table.indexes]
+            tables.append(replace(table, foreign_keys=()) if keep_keys else
+                          replace(table, primary_key=None, uniques=(), indexes=(), foreign_keys=()))
+            if left:
+                need_gib, budget_gib = need(table) / 2**30, self.key_memory / 2**30
+                notes.append(ExportNote(table.key, "keys", (
+                    f"{'; '.join(left)} not built in DuckDB: checking them while loading {rows[table.key]:,} rows "
+                    f"would take about {need_gib:.1f} GiB of memory (budget {budget_gib:.1f} GiB); the rows are "
+                    "loaded unchecked. Fix: connect('duckdb', key_memory=...) in bytes to build them, or load "
+                    "into PostgreSQL")))
+        return schema.with_tables(tuple(tables)), notes
+
     def _apply_settings(self, settings: Mapping[str, str]) -> None:
         known = {name for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()}
         for name in settings:
@@ -158,6 +206,19 @@ class DuckDBEngine(Engine):
         frame = pd.DataFrame([(self._model_key(schema, table), index, "art", pd.NA) for schema, table, index in rows],
                              columns=["table", "index", "method", "bytes"])
         return frame.astype({"bytes": "Int64"})
+
+    def load(self, schema: Schema, data: Mapping[str, pa.Table | Batches], *, progress: bool = True,
+             jobs: int = 1) -> LoadReport:
+        """As :meth:`Engine.load`; a file database loads under ``memory_limit = LOAD_MEMORY`` (unless one was
+        configured): written blocks are on disk, and DuckDB would otherwise keep them cached up to 80% of RAM."""
+        configured = "memory_limit" in {name.lower() for name in (*self._config, *self._settings)}
+        if self.path is None or configured:
+            return super().load(schema, data, progress=progress, jobs=jobs)
+        self._apply_settings({"memory_limit": LOAD_MEMORY})
+        try:
+            return super().load(schema, data, progress=progress, jobs=jobs)
+        finally:
+            self._con.execute("RESET memory_limit").fetchall()
 
     def insert_seconds(self, table: str, data: pa.Table) -> float:
         """INSERT from the Arrow table in a transaction that is rolled back; only the INSERT is timed."""
@@ -223,24 +284,34 @@ class DuckDBEngine(Engine):
                                      f"{error}\n    {statement[:500]}") from error
         self._con.execute("COMMIT")
 
-    def _copy(self, target: exp.Table, data: pa.Table, advance: Advance, record: exp.Insert) -> str:
+    def _copy(self, target: exp.Table, schema: pa.Schema, batches: Iterable[pa.RecordBatch], advance: Advance,
+              record: exp.Insert) -> str:
         view = f"_workbench_arrow_{uuid.uuid4().hex[:12]}"
-        columns = [exp.to_identifier(name, quoted=True) for name in data.column_names]
+        columns = [exp.to_identifier(name, quoted=True) for name in schema.names]
         insert = exp.insert(exp.select(*columns).from_(exp.to_identifier(view, quoted=True)), target,
                             columns=columns).sql("duckdb")
+        empty = exp.select(exp.Not(this=exp.Exists(this=exp.select("*").from_(target)))).sql("duckdb")
+        fresh = self._con.execute(empty).fetchall()[0][0]
+        uncommitted, committed = 0, False
         self._con.execute("BEGIN")
         try:
-            for offset in range(0, data.num_rows, BATCH_ROWS):
-                chunk = data.slice(offset, BATCH_ROWS)
-                self._con.register(view, chunk)
+            for batch in batches:
+                self._con.register(view, batch)
                 try:
                     self._con.execute(insert).fetchall()
                 finally:
                     self._con.unregister(view)
-                advance(chunk.num_rows)
+                advance(batch.num_rows)
+                uncommitted += batch.num_rows
+                if fresh and uncommitted >= self.commit_rows:  # a transaction's memory grows with its rows
+                    self._con.execute("COMMIT")
+                    self._con.execute("BEGIN")
+                    uncommitted, committed = 0, True
             self._con.execute(record.sql("duckdb")).fetchall()
         except BaseException:
             self._con.execute("ROLLBACK")
+            if committed:  # the table was empty: emptied again, as one transaction would have left it
+                self._con.execute(exp.delete(target).sql("duckdb")).fetchall()
             raise
         self._con.execute("COMMIT")
         return "arrow"

@@ -35,6 +35,11 @@ with warnings.catch_warnings():  # platformdirs warns on import when XDG_RUNTIME
 ENV_PGDATA = "WORKBENCH_PGDATA"
 ENV_URL = "WORKBENCH_PG_URL"
 PRELOAD = "pg_stat_statements"
+# The embedded server holds scratch databases only: it trades replication, WAL archiving and point-in-time
+# recovery for bulk-load speed. Tables loaded in the transaction that truncates them write no WAL under
+# wal_level=minimal (fsynced at commit instead); index builds get memory. Measured in benchmarks/scale.py.
+BULK_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0", "maintenance_work_mem": "512MB",
+                 "max_wal_size": "4GB"}
 MAX_IDENTIFIER_BYTES = 63
 _AUTHENTICATION = "password authentication failed"
 
@@ -220,7 +225,7 @@ def _start(pgdata: Path) -> EmbeddedServer:
         raise _start_error(pgdata, error) from error
     _forget_dead_holders(pgdata)
     server = EmbeddedServer(_attach(pgdata))
-    if _configure_preload(server):
+    if _configure_preload(server) | _configure_bulk(server):  # both run
         _restart(server)
         server = EmbeddedServer(_attach(pgdata))
     return server
@@ -262,11 +267,27 @@ def _configure_preload(server: EmbeddedServer) -> bool:
     return True
 
 
+def _configure_bulk(server: EmbeddedServer) -> bool:
+    """Apply ``BULK_SETTINGS`` where they differ; True when one needs a restart (the others are reloaded)."""
+    changed = restart = False
+    with server.connect() as connection:
+        for name, value in BULK_SETTINGS.items():
+            current, context = connection.execute(
+                "SELECT current_setting(name), context FROM pg_settings WHERE name = %s", [name]).fetchone()
+            if current != value:
+                connection.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+                changed, restart = True, restart or context == "postmaster"
+        if changed:
+            connection.execute("SELECT pg_reload_conf()")
+    return restart
+
+
 def _restart(server: EmbeddedServer) -> None:
     others = [pid for pid in DiskList(server.data_directory / ".handle_pids.json").get() if pid != os.getpid()]
     if others:
         raise WorkbenchError(
-            f"the embedded PostgreSQL server in {server.data_directory} must restart once to load {PRELOAD}, "
+            f"the embedded PostgreSQL server in {server.data_directory} must restart once to apply its settings "
+            f"({PRELOAD}, {', '.join(BULK_SETTINGS)}), "
             f"but processes {others} also use it; close them (e.g. other notebooks) and try again"
         )
     server.stop()

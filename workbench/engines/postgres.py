@@ -5,9 +5,9 @@ namespace, ``workbench_<id>_<namespace>``), points ``search_path`` at them, refu
 would write outside them, and drops only them on close. Every schema or database it creates carries a
 marker (:mod:`workbench.engines.markers`) so that what a killed process left is found again;
 :meth:`PostgresEngine.keep` keeps a load under the name the user gave, and :meth:`PostgresEngine.own`
-registers objects outside the sandbox (roles) that must go with it. Loads use ``COPY ... (FORMAT BINARY)`` with
-the column types read from the catalog, or text ``COPY`` when a column's type has no exact binary
-match for its Arrow type.
+registers objects outside the sandbox (roles) that must go with it. Loads use ``COPY ... (FORMAT BINARY)``
+built from the Arrow columns cast to the column types read from the catalog, or CSV ``COPY`` when a column's
+type has no exact binary form (see :mod:`workbench.engines.copy`).
 
 ``timed`` sends the statement text alone as one simple-protocol message (one round trip, no prepared
 statement: the same protocol as pgbench and most applications). Its timeout is the session's
@@ -21,15 +21,14 @@ from __future__ import annotations
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import suppress
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
 from psycopg import sql
 from psycopg.adapt import Transformer
 from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, TransactionStatus
@@ -38,37 +37,16 @@ from sqlglot import exp
 
 from workbench.engines import extensions, functions, markers, pgstats
 from workbench.engines import sandbox as sandboxing
-from workbench.engines.base import BOOKKEEPING, Advance, Engine, named_parameters, server_frame
+from workbench.engines.base import BOOKKEEPING, Advance, Copy, Engine, named_parameters, record_batches, server_frame
 from workbench.engines.conninfo import ConnInfo
+from workbench.engines.copy import ServerColumn, copy_format
 from workbench.engines.execution import Execution
 from workbench.engines.execution import checksum as rows_checksum
 from workbench.engines.pgserver import EmbeddedServer, Server, embedded_server
 from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.schema.model import Index, Schema
 
-BATCH_ROWS = 50_000  # rows converted to Python per step of COPY
 _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
-
-# Server type (base type of domains) -> Arrow types whose Python values its binary dumper takes.
-_BINARY: dict[str, Callable[[pa.DataType], bool]] = {
-    **dict.fromkeys(("int2", "int4", "int8"), pa.types.is_integer),
-    **dict.fromkeys(("float4", "float8"), lambda t: pa.types.is_floating(t) or pa.types.is_integer(t)),
-    "numeric": lambda t: pa.types.is_decimal(t) or pa.types.is_integer(t),
-    "bool": pa.types.is_boolean,
-    **dict.fromkeys(("text", "varchar", "bpchar", "name"),
-                    lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)),
-    "bytea": lambda t: pa.types.is_binary(t) or pa.types.is_large_binary(t),
-}
-# Dates and timestamps travel as the integers of PostgreSQL's binary format (days / microseconds since
-# 2000-01-01, timestamptz in UTC), computed by Arrow: building Python datetimes would cost 5 us a value.
-INT4_OID, INT8_OID, TEXT_OID = 23, 20, 25
-_CHARACTER = frozenset({"varchar", "bpchar", "name"})
-_PG_EPOCH_DAYS, _PG_EPOCH_MICROS = 10_957, 946_684_800_000_000
-_TEMPORAL: dict[str, Callable[[pa.DataType], bool]] = {
-    "date": pa.types.is_date,
-    "timestamp": lambda t: pa.types.is_timestamp(t) and t.tz is None,
-    "timestamptz": lambda t: pa.types.is_timestamp(t) and t.tz is not None,
-}
 _SESSION_CONTEXTS = frozenset({"user", "superuser"})  # pg_settings.context of what SET may change
 _TRACK_PLANNING = "pg_stat_statements.track_planning"
 _QUERY_CANCELED = b"57014"  # SQLSTATE of a statement stopped by statement_timeout (or a cancel request)
@@ -84,6 +62,7 @@ class PostgresEngine(Engine):
     supports_fk_actions = frozenset({"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"})
     supports_deferred_foreign_keys = True
     supports_explain_buffers = True
+    supports_parallel_load = True
 
     def __init__(self, server: Server, connection: psycopg.Connection, *, database: str | None = None,
                  sandbox: str | None = None, mark: markers.Mark | None = None):
@@ -261,9 +240,13 @@ class PostgresEngine(Engine):
         self._start_session()
 
     def _start_session(self) -> None:
-        if self.sandbox:
-            self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.sandbox)))
+        self._search_sandbox(self._conn)
         self._apply_settings(self._settings)
+
+    def _search_sandbox(self, connection: psycopg.Connection) -> None:
+        """Point ``connection``'s search_path at the sandbox (on a user's server), so unqualified names land there."""
+        if self.sandbox:
+            connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.sandbox)))
 
     def _apply_settings(self, settings: Mapping[str, str]) -> None:
         if not settings:
@@ -332,23 +315,23 @@ class PostgresEngine(Engine):
     def insert_seconds(self, table: str, data: pa.Table) -> float:
         """The load's COPY into model table ``table`` in a transaction rolled back after; only COPY is timed.
 
-        The rows are converted to Python values before the clock starts, so the figure is the server's
-        work (with its index maintenance) plus the protocol, not Arrow conversion.
+        The COPY data is encoded before the clock starts, so the figure is the server's work (with its
+        index maintenance) plus the protocol, not the encoding.
         """
         self._check_open()
-        copy, types, batches = self._copy_plan(self._stored(table).sql("postgres"), data)
-        rows = [row for batch in batches for row in batch]
+        stored = self._stored(table).sql("postgres")
+        form = copy_format(self._column_types(stored, data.column_names, self._conn), data.schema)
+        buffers = [form.header(), *(b for batch in record_batches(data) for b in form.buffers(batch)), form.trailer()]
+        statement = form.statement(sql.SQL(stored), data.column_names)
         try:
             with self._conn.transaction(force_rollback=True), self._conn.cursor() as cursor:
                 started = time.perf_counter()
-                with cursor.copy(copy) as stream:
-                    if types:
-                        stream.set_types(types)
-                    for row in rows:
-                        stream.write_row(row)
+                with cursor.copy(statement) as stream:
+                    for buffer in buffers:
+                        stream.write(buffer)
                 return time.perf_counter() - started
         except psycopg.Error as error:
-            raise self._failed(copy.as_string(self._conn), error) from error
+            raise self._failed(statement.as_string(self._conn), error) from error
 
     def mark_server_times(self, statements: Mapping[str, str] | None = None) -> None:
         """Snapshot pg_stat_statements' counters of this database (of ``statements`` only, name -> SQL text,
@@ -476,46 +459,64 @@ class PostgresEngine(Engine):
             raise WorkbenchError(f"PostgreSQL rejected statement {number} of {len(statements)} (all rolled back): "
                                  f"{self.server.scrub(str(error))}\n    {statements[number - 1][:500]}") from error
 
-    def _copy(self, target: exp.Table, data: pa.Table, advance: Advance, record: exp.Insert) -> str:
-        copy, types, batches = self._copy_plan(target.sql("postgres"), data)
-        with self._conn.transaction(), self._conn.cursor() as cursor:
-            with cursor.copy(copy) as stream:
-                if types:
-                    stream.set_types(types)
+    def _copy(self, target: exp.Table, schema: pa.Schema, batches: Iterable[pa.RecordBatch], advance: Advance,
+              record: exp.Insert) -> str:
+        return self._copy_on(self._conn, target, schema, batches, advance, record)
+
+    @contextmanager
+    def _copier(self) -> Iterator[Copy]:
+        """A connection of its own (search path and settings as this one's) for one thread of a parallel load."""
+        connection = self.server.connect(self._dbname)
+        try:
+            self._search_sandbox(connection)
+            for name, value in self._settings.items():
+                connection.execute("SELECT set_config(%s, %s, false)", [name, value])
+            yield lambda *args: self._copy_on(connection, *args)
+        finally:
+            connection.close()
+
+    def _copy_on(self, connection: psycopg.Connection, target: exp.Table, schema: pa.Schema,
+                 batches: Iterable[pa.RecordBatch], advance: Advance, record: exp.Insert) -> str:
+        table = target.sql("postgres")
+        form = copy_format(self._column_types(table, schema.names, connection), schema)
+        fresh, partitioned = self._fresh(table, connection)
+        with connection.transaction(), connection.cursor() as cursor:
+            if fresh:  # new in this transaction: wal_level=minimal writes no WAL for it, and COPY may FREEZE
+                cursor.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(table)))
+            with cursor.copy(form.statement(sql.SQL(table), schema.names, freeze=fresh and not partitioned)) as stream:
+                stream.write(form.header())
                 for batch in batches:
-                    for row in batch:
-                        stream.write_row(row)
-                    advance(len(batch))
+                    for buffer in form.buffers(batch):
+                        stream.write(buffer)
+                    advance(batch.num_rows)
+                stream.write(form.trailer())
             cursor.execute(sql.SQL(record.sql("postgres")))
-        return "copy binary" if types else "copy text"
+        return form.method
 
-    def _copy_plan(self, table: str, data: pa.Table) -> tuple[sql.Composed, list[int], Iterator[list[tuple]]]:
-        """``(COPY statement, binary type oids or [] for text COPY, batches of Python rows)`` for ``data``."""
-        plan = [_binary_column(oid, name, field.type) for (oid, name), field in zip(
-            self._column_types(table, data.column_names), data.schema, strict=True)]
-        binary = None not in plan
-        columns = sql.SQL(", ").join(sql.Identifier(c) for c in data.column_names)
-        copy = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
-            sql.SQL(table), columns, sql.SQL(" (FORMAT BINARY)" if binary else ""))
+    def _fresh(self, table: str, connection: psycopg.Connection) -> tuple[bool, bool]:
+        """(empty table of this engine's own database that no foreign key references, partitioned or not).
 
-        def batches() -> Iterator[list[tuple]]:
-            for batch in data.to_batches(max_chunksize=BATCH_ROWS):
-                columns = batch.columns if not binary else [
-                    convert(column) for column, (_, convert) in zip(batch.columns, plan, strict=True)]
-                yield list(zip(*(column.to_pylist() for column in columns), strict=True))
-
-        return copy, [oid for oid, _ in plan] if binary else [], batches()
-
-    def _column_types(self, table: str, columns: list[str]) -> list[tuple[int, str]]:
-        """(oid, name) of each column's type as the server has it, domains resolved to their base type.
-
-        Enums report ``varchar``: their binary form is their label's text, so they take the fast binary COPY.
+        Such a table may be truncated in the loading transaction: nothing is lost, and PostgreSQL then
+        treats it as new (no WAL under wal_level=minimal, COPY FREEZE allowed except on partitioned tables).
         """
-        found = dict((name, (oid, typname)) for name, oid, typname in self._conn.execute(
-            "SELECT a.attname, b.oid, CASE WHEN b.typtype = 'e' THEN 'varchar' ELSE b.typname END"
+        if self.database is None:
+            return False, False
+        kind, referenced = connection.execute(
+            "SELECT relkind, EXISTS (SELECT 1 FROM pg_constraint WHERE confrelid = %s::regclass)"
+            " FROM pg_class WHERE oid = %s::regclass", [table, table]).fetchone()
+        empty = connection.execute(sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(sql.SQL(table))).fetchone()[0]
+        return empty and not referenced, kind == "p"
+
+
+    def _column_types(self, table: str, columns: list[str], connection: psycopg.Connection) -> list[ServerColumn]:
+        """Each column's type as the server has it: domains resolved to their base type, enums, array elements."""
+        rows = connection.execute(
+            "SELECT a.attname, b.typname, b.typtype, e.typname"
             " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
             " JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
-            " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped", [table]).fetchall())
+            " LEFT JOIN pg_type e ON e.oid = b.typelem AND b.typcategory = 'A'"
+            " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped", [table]).fetchall()
+        found = {name: ServerColumn(name, base, kind == "e", element) for name, base, kind, element in rows}
         return [found[c] for c in columns]
 
     def _record(self, record: exp.Insert) -> None:
@@ -683,19 +684,6 @@ def _create_schema(connection: psycopg.Connection, name: str, mark: markers.Mark
         raise WorkbenchError(f"cannot create schema {name} on {where}: {str(error).strip()}\nfix: the workbench "
                              f"works in a schema of its own; the database owner can run `GRANT CREATE ON DATABASE "
                              f"{database} TO {user};`") from None
-
-
-def _binary_column(oid: int, type_name: str, arrow: pa.DataType) -> tuple[int, Callable[[pa.Array], pa.Array]] | None:
-    """(oid to dump with, Arrow conversion) for binary COPY of one column, or None when only text will do."""
-    if _BINARY.get(type_name, lambda _: False)(arrow):
-        # character types share text's binary form; psycopg has dumpers for text only
-        return (TEXT_OID if type_name in _CHARACTER else oid), lambda column: column
-    if not _TEMPORAL.get(type_name, lambda _: False)(arrow):
-        return None
-    if type_name == "date":
-        return INT4_OID, lambda column: pc.subtract(column.cast(pa.date32()).cast(pa.int32()), _PG_EPOCH_DAYS)
-    return INT8_OID, lambda column: pc.subtract(
-        column.cast(pa.timestamp("us", tz=arrow.tz), safe=False).cast(pa.int64()), _PG_EPOCH_MICROS)
 
 
 def _numbered(tree: exp.Expression, params: Mapping[str, Any]) -> tuple[exp.Expression, list[Any]]:
