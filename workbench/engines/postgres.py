@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -27,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg import sql
 from psycopg.adapt import Transformer
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, TransactionStatus
 from psycopg.pq.abc import PGresult
 from sqlglot import exp
@@ -90,6 +91,7 @@ class PostgresEngine(Engine):
         self._dbname = connection.info.dbname
         self._location = _where(server.url(self._dbname))
         self._statements: str | None = None  # the schema of pg_stat_statements, once found
+        self._roles: list[str] = []  # roles created for this database or sandbox, dropped on close
 
     @classmethod
     def embedded(cls, server: Server | None = None) -> PostgresEngine:
@@ -480,14 +482,82 @@ class PostgresEngine(Engine):
                     " WHERE n.nspname = %s AND c.relkind IN ('r', 'p')", [schema]).fetchall():
                 self._conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, name)))
 
+    @property
+    def role_prefix(self) -> str:
+        """``wb_<id>_``: roles are cluster-wide, so those created for this database or sandbox carry its id."""
+        return sandboxing.role_prefix(self.sandbox or self.database or self._dbname)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The roles this engine created (adopted) and drops when it closes."""
+        return tuple(self._roles)
+
+    def adopt_roles(self, names: Iterable[str]) -> None:
+        """Record roles created for this engine (named with :attr:`role_prefix`): dropped when it closes."""
+        for name in names:
+            if not name.startswith(self.role_prefix):
+                raise WorkbenchError(f"refusing to adopt role {name!r}: roles the workbench drops start with "
+                                     f"{self.role_prefix} (it never drops a role it did not create)")
+            if name not in self._roles:
+                self._roles.append(name)
+
+    def drop_roles(self, names: Iterable[str]) -> None:
+        """Drop roles this engine adopted (their privileges in this database first); others are refused."""
+        names = list(names)
+        if stranger := [n for n in names if n not in self._roles]:
+            raise WorkbenchError(f"refusing to drop role {stranger[0]!r}: this engine did not create it")
+        if names:
+            roles = sql.SQL(", ").join(map(sql.Identifier, names))
+            with self._conn.transaction():
+                self._conn.execute(sql.SQL("DROP OWNED BY {}").format(roles))
+                self._conn.execute(sql.SQL("DROP ROLE {}").format(roles))
+        self._roles = [n for n in self._roles if n not in names]
+
+    def login(self, user: str, password: str | None = None) -> psycopg.Connection:
+        """A new autocommit connection to this engine's database as ``user``, its search_path in the sandbox:
+        the database as that role sees it (the row-level security and grants it gets)."""
+        self._check_open()
+        conninfo = make_conninfo(self.server.url(self._dbname), user=user, password=password)
+        try:
+            connection = psycopg.connect(conninfo, autocommit=True)
+        except psycopg.OperationalError as error:
+            raise WorkbenchError(
+                f"cannot log in to {self._location} as {user}: {redact(str(error)).strip()}\nfix: the server must "
+                f"accept password logins for roles starting with {self.role_prefix} (pg_hba.conf), or use the "
+                f"embedded server (connect('postgres'))") from error
+        if self.sandbox:
+            connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.sandbox)))
+        return connection
+
+    def run_script(self, statements: list[str]) -> None:
+        """Run statements in one transaction: all of them, or none (the error names the failing one)."""
+        self._check_open()
+        self._run_script(statements)
+
     def _close(self) -> None:
         try:
             if self.sandbox and not self._conn.closed:
                 self.drop_sandbox()
+                self.drop_roles(self._roles)
         finally:
             self._conn.close()
             if self.database:
                 self.server.drop_database(self.database)
+                self._drop_roles_after_database()
+
+    def _drop_roles_after_database(self) -> None:
+        """Roles of a dropped database: nothing of theirs is left in it, so DROP ROLE alone."""
+        if not self._roles:
+            return
+        roles = sql.SQL(", ").join(map(sql.Identifier, self._roles))
+        try:
+            with self.server.connect() as connection:
+                connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(roles))
+            self._roles = []
+        except (psycopg.Error, WorkbenchError) as error:
+            warnings.warn(f"roles {', '.join(self._roles)} of {self._describe()} were not dropped: "
+                          f"{redact(str(error)).strip()}; drop them with DROP OWNED BY ... and DROP ROLE ... in "
+                          f"the databases that still reference them", stacklevel=2)
 
     def drop_sandbox(self) -> None:
         """Drop the sandbox schemas (and everything in them); nothing outside them is touched."""

@@ -14,15 +14,19 @@ from functools import lru_cache
 
 import pglast
 import sqlglot
+from pglast import ast
+from pglast.enums import GrantTargetType, ObjectType, RoleSpecType
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from workbench.ddl.export.target import DEFAULT_SCHEMAS
+from workbench.ddl.postgres.tables import walk
 from workbench.engines.pgserver import MAX_IDENTIFIER_BYTES
 from workbench.errors import WorkbenchError
 from workbench.schema.model import Column, Index, Schema, Table, View
 
 SANDBOX_PREFIX = "workbench_"
+ROLE_PREFIX = "wb_"  # roles are cluster-wide: each sandbox's roles are named wb_<its id>_<name>
 _READ_ONLY_COMMANDS = frozenset({"SHOW", "VACUUM"})
 PINNED_SETTINGS = frozenset({"search_path", "role", "session_authorization"})
 _WRITES = (exp.Create, exp.Drop, exp.Alter, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable,
@@ -125,8 +129,8 @@ def verdict(sql_text: str, sandbox: str) -> str | None:
     """
     try:
         statements = [s for s in sqlglot.parse(sql_text, read="postgres") if s is not None]
-    except SqlglotError as error:
-        return f"the guard cannot parse it: {str(error).splitlines()[0]}"
+    except SqlglotError:  # e.g. GENERATED ... VIRTUAL: PostgreSQL's own parser reads what sqlglot cannot
+        return _postgres_verdict(sql_text, sandbox)
     for statement in statements:
         if isinstance(statement, exp.Set):
             changed = {i.name.lower() for i in statement.find_all(exp.Identifier, exp.Column)} & PINNED_SETTINGS
@@ -134,14 +138,11 @@ def verdict(sql_text: str, sandbox: str) -> str | None:
                 return f"it changes {', '.join(sorted(changed))}"
         if next(statement.find_all(*_WRITES), None) is None:
             continue
-        if isinstance(statement, exp.Command):
-            if statement.name.upper() in _READ_ONLY_COMMANDS:
+        if isinstance(statement, exp.Command | exp.Grant | exp.Revoke):
+            if isinstance(statement, exp.Command) and statement.name.upper() in _READ_ONLY_COMMANDS:
                 continue
-            named = _sequence_schemas(statement.sql("postgres"))
-            if named is None:
-                return f"the guard cannot check {statement.name.upper()} commands"
-            if outside := [n for n in named if n != sandbox and not n.startswith(sandbox + "_")]:
-                return f"it names schema {outside[0]!r}"
+            if why := _postgres_verdict(statement.sql("postgres"), sandbox):
+                return why
             continue
         if isinstance(statement, exp.Drop | exp.Create) and statement.kind in ("DATABASE", "TABLESPACE"):
             return f"a {statement.kind} belongs to the whole server"
@@ -151,22 +152,64 @@ def verdict(sql_text: str, sandbox: str) -> str | None:
     return None
 
 
-def _sequence_schemas(sql_text: str) -> list[str] | None:
-    """Schemas an ``ALTER SEQUENCE`` names (itself and its OWNED BY table), read by PostgreSQL's own parser.
+def role_prefix(place: str) -> str:
+    """``wb_<id>_``: the prefix of every role the workbench creates for sandbox or database ``workbench_<id>``."""
+    return f"{ROLE_PREFIX}{place.rpartition('_')[2]}_"
 
-    sqlglot leaves this statement (which the exporter writes for serial columns) as an opaque command;
-    anything else it cannot read returns None, and the guard refuses it.
+
+# Statements sqlglot leaves opaque that the guard reads with PostgreSQL's parser: what they name is checked.
+_POSTGRES_CHECKED = (ast.AlterSeqStmt, ast.AlterTableStmt, ast.CommentStmt, ast.CreatePolicyStmt, ast.CreateRoleStmt,
+                     ast.DropOwnedStmt, ast.DropRoleStmt, ast.GrantRoleStmt, ast.GrantStmt, ast.ViewStmt)
+_GRANT_OBJECTS = frozenset({ObjectType.OBJECT_TABLE, ObjectType.OBJECT_SCHEMA, ObjectType.OBJECT_SEQUENCE})
+
+
+def _postgres_verdict(sql_text: str, sandbox: str) -> str | None:
+    """Why a statement sqlglot cannot check writes outside the sandbox, read by PostgreSQL's own parser.
+
+    Schemas must be the sandbox's; roles must carry the sandbox's role prefix (``wb_<id>_``), so the
+    workbench never alters a role it did not create. Kinds not in ``_POSTGRES_CHECKED`` are refused.
     """
     try:
         parsed = pglast.parse_sql(sql_text)
-    except pglast.parser.ParseError:
-        return None
-    if len(parsed) != 1 or not isinstance(statement := parsed[0].stmt, pglast.ast.AlterSeqStmt):
-        return None
-    named = [statement.sequence.schemaname] + [
-        option.arg[0].sval for option in statement.options or ()
-        if option.defname == "owned_by" and len(option.arg) == 3]
-    return [name for name in named if name]
+    except pglast.parser.ParseError as error:
+        return f"the guard cannot parse it: {error}"
+    for raw in parsed:
+        statement = raw.stmt
+        if not isinstance(statement, _POSTGRES_CHECKED) or (
+                isinstance(statement, ast.CommentStmt) and statement.objtype != ObjectType.OBJECT_ROLE):
+            return f"the guard cannot check {type(statement).__name__} statements"
+        if isinstance(statement, ast.GrantStmt) and statement.objtype not in _GRANT_OBJECTS:
+            return f"a grant on a {statement.objtype.name.removeprefix('OBJECT_').lower()} reaches past the sandbox"
+        outside = [n for n in _schemas_named(statement) if n != sandbox and not n.startswith(sandbox + "_")]
+        if outside:
+            return f"it names schema {outside[0]!r}"
+        prefix = role_prefix(sandbox)
+        if foreign := [r for r in _roles_named(statement) if not r.startswith(prefix)]:
+            return f"it names role {foreign[0]!r}, which the workbench did not create (its roles start with {prefix})"
+    return None
+
+
+def _schemas_named(statement: ast.Node) -> list[str]:
+    named = [n.schemaname for n in walk(statement) if isinstance(n, ast.RangeVar) and n.schemaname]
+    if isinstance(statement, ast.GrantStmt) and (statement.objtype == ObjectType.OBJECT_SCHEMA or
+                                                 statement.targtype == GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA):
+        named += [item.sval for item in statement.objects]
+    if isinstance(statement, ast.AlterSeqStmt):  # OWNED BY schema.table.column
+        named += [option.arg[0].sval for option in statement.options or ()
+                  if option.defname == "owned_by" and len(option.arg) == 3]
+    return named
+
+
+def _roles_named(statement: ast.Node) -> list[str]:
+    named = [n.rolename for n in walk(statement)
+             if isinstance(n, ast.RoleSpec) and n.roletype == RoleSpecType.ROLESPEC_CSTRING]
+    if isinstance(statement, ast.CreateRoleStmt):
+        named.append(statement.role)
+    if isinstance(statement, ast.GrantRoleStmt):
+        named += [granted.priv_name for granted in statement.granted_roles]
+    if isinstance(statement, ast.CommentStmt):
+        named.append(statement.object.sval)
+    return named
 
 
 def _outside(sql_text: str, why: str, sandbox: str) -> WorkbenchError:
