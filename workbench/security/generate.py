@@ -78,7 +78,7 @@ def statements(policy: Policy, engine: Any = None) -> list[str]:
         parts += [sql.SQL("GRANT {} TO {}").format(_role(target, included), _role(target, role.name))
                   for included in role.includes]
     for mask in policy.masks:
-        parts.append(_mask_column(policy, target, mask))
+        parts.append(add_masked_column(target.table(mask.table), mask, virtual=target.version >= 18))
     for view in policy.views:
         parts.append(_create_view(policy, target, view))
     relations = [*policy.tables, *(v.name for v in policy.views)]
@@ -149,12 +149,11 @@ def _create_role(target: Target, role: Role) -> list[sql.Composable]:
             sql.SQL("COMMENT ON ROLE {} IS {}").format(_role(target, role.name), sql.Literal(about))]
 
 
-def _mask_column(policy: Policy, target: Target, mask: Mask) -> sql.Composable:
+def add_masked_column(table: sql.Composable, mask: Mask, *, virtual: bool = True) -> sql.Composable:
     """The masked value as a generated column: VIRTUAL (computed on read, PostgreSQL 18) or STORED before."""
-    kind = sql.SQL("VIRTUAL" if target.version >= 18 else "STORED")
-    expression = sql.SQL(mask_expression(mask).sql("postgres"))
     return sql.SQL("ALTER TABLE {} ADD COLUMN {} text GENERATED ALWAYS AS ({}) {}").format(
-        target.table(mask.table), sql.Identifier(mask.masked_column), expression, kind)
+        table, sql.Identifier(mask.masked_column), sql.SQL(mask_expression(mask).sql("postgres")),
+        sql.SQL("VIRTUAL" if virtual else "STORED"))
 
 
 def _create_view(policy: Policy, target: Target, view: Any) -> sql.Composable:
