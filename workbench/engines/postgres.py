@@ -281,11 +281,7 @@ class PostgresEngine(Engine):
         self._check_open()
         if not self.supports_clone:
             return super().clone()
-        self._connection.close()
-        try:
-            name = self.server.create_database("workbench", template=self.database)
-        finally:
-            self.reconnect()
+        name = self.copy_database()
         try:
             twin = PostgresEngine(self.server, self.server.connect(name), database=name)
         except BaseException:
@@ -295,6 +291,19 @@ class PostgresEngine(Engine):
         twin._settings = dict(self._settings)
         twin._start_session()
         return twin
+
+    def copy_database(self) -> str:
+        """The name of a new database copied from this one (``CREATE DATABASE ... TEMPLATE``), left to the caller
+        (``server.drop_database(name)``); :meth:`clone` wraps one in an engine."""
+        self._check_open()
+        if not self.supports_clone:
+            raise WorkbenchError(f"{self._describe()} cannot copy its database: only a database of its own on the "
+                                 f"embedded server can be a template")
+        self._connection.close()
+        try:
+            return self.server.create_database("workbench", template=self.database)
+        finally:
+            self.reconnect()
 
     def index_sizes(self) -> pd.DataFrame:
         """Every index of the workbench's tables (a partitioned index sums its partitions' indexes)."""

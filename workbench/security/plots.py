@@ -5,6 +5,8 @@ Each takes a computed frame and an optional Axes and returns the Axes (compute f
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -51,3 +53,58 @@ def attack_matrix(frame: pd.DataFrame, ax: Axes | None = None) -> Axes:
     holes = int(((frame["expected"] == "blocked") & (frame["result"] == "allowed")).sum())
     ax.set_title(f"measured on PostgreSQL: {len(frame)} attacks, {holes} holes", fontsize="medium")
     return ax
+
+
+def growth_lines(summary: pd.DataFrame, ax: Axes | None = None, ylabel: str = "measured") -> Axes:
+    """One line per model of ``p50`` (with ``p50_low``/``p50_high`` as error bars when present) against the
+    number of tenants, log-log."""
+    from workbench.bench.plots import _log
+
+    ax = _axes(ax)
+    if summary.empty:
+        return _nothing(ax, "nothing measured")
+    for model, line in summary.sort_values("tenants").groupby("model", sort=False):
+        p50 = line["p50"].to_numpy(float)
+        if {"p50_low", "p50_high"} <= set(line.columns):
+            error = [p50 - line["p50_low"].to_numpy(float), line["p50_high"].to_numpy(float) - p50]
+            ax.errorbar(line["tenants"], p50, yerr=error, marker="o", capsize=3, label=model)
+        else:
+            ax.plot(line["tenants"], p50, marker="o", label=model)
+    _log(ax, "x")
+    _log(ax, "y")
+    ax.set_xlabel("tenants (log scale)")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def shard_panels(frame: pd.DataFrame, axes: Any = None) -> Any:
+    """Single-shard share and co-located joins per candidate key (bars), skew against shard count (lines)."""
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        axes = plt.subplots(1, 3, figsize=(15, 4.2))[1]
+    if frame.empty:
+        for ax in axes:
+            _nothing(ax, "no candidates")
+        return axes
+    first = frame.groupby("candidate", sort=False).first()
+    labels = list(first.index)
+    for ax, column, title in ((axes[0], "single_shard_share", "workload queries routed to one shard"),
+                              (axes[1], "colocated_joins", "joins (foreign keys, workload) co-located")):
+        ax.bar(labels, first[column] * 100, color="tab:green")
+        ax.set_ylim(0, 105)
+        ax.set_ylabel("% (from the queries' predicates and the keys)")
+        ax.set_title(title, fontsize="medium")
+        ax.tick_params(axis="x", rotation=30)
+    for label, line in frame.groupby(frame.get("data", frame["candidate"]).astype(str) + " · " + frame["candidate"]
+                                     if "data" in frame else frame["candidate"], sort=False):
+        axes[2].plot(line["shards"], line["skew"], marker="o", label=label)
+    axes[2].set_xscale("log", base=2)
+    axes[2].set_xticks(sorted(pd.unique(frame["shards"])), [str(n) for n in sorted(pd.unique(frame["shards"]))])
+    axes[2].axhline(1, color="gray", linewidth=1)
+    axes[2].set_xlabel("shards")
+    axes[2].set_ylabel("largest shard / mean (measured on the loaded rows)")
+    axes[2].set_title("skew", fontsize="medium")
+    axes[2].legend(fontsize="small")
+    return axes

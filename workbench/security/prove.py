@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.axes import Axes
-from psycopg import sql
 from sqlglot import exp
 from tqdm.auto import tqdm
 
@@ -26,6 +25,7 @@ from workbench.security.apply import apply
 from workbench.security.attacks import ALLOWED, ATTACKS, BLOCKED, Probe, targets
 from workbench.security.generate import Target, require_postgres, role_names
 from workbench.security.logins import logins
+from workbench.security.rows import new_row, python
 from workbench.security.spec import Policy
 
 COLUMNS = ["attack", "target", "role", "tenant", "victim", "expected", "result", "detail"]
@@ -136,47 +136,14 @@ def two_tenants(engine: Any, policy: Policy) -> tuple[Any, Any]:
         raise WorkbenchError(f"proving isolation needs rows of at least two tenants in every tenant table "
                              f"({', '.join(policy.tenant_tables)}); load data first (domain.load(engine))")
     first, second = sorted(common)[:2]
-    return _python(first), _python(second)
+    return python(first), python(second)
 
 
 def forged_row(engine: Any, policy: Policy, table: str, tenant: Any) -> dict[str, Any]:
-    """A valid new row of ``tenant`` in ``table``: a copy of one of its rows with fresh unique keys.
-
-    Foreign keys keep pointing at the tenant's rows, so only the tenant check can stop the insert. Per unique
-    key, one column outside the tenant column and every foreign key gets a new value (integers: the table's
-    maximum plus one; text: a suffix).
-    """
-    model = policy.model.table(table)
-    place = engine.places(policy.model)[model.key]
-    columns = [c.name for c in model.columns]
-    tenant_column = exp.column(policy.tenant_column, quoted=True)
-    found = engine.query(exp.select(*(exp.column(c, quoted=True) for c in columns)).from_(place)
-                         .where(tenant_column.eq(exp.Literal.number(tenant) if isinstance(tenant, int)
-                                                 else exp.Literal.string(str(tenant)))).limit(1).sql("postgres"))
-    row = {c: _python(v) for c, v in found.iloc[0].items()}
-    in_keys = {c for fk in model.foreign_keys for c in fk.columns} | {policy.tenant_column}
-    uniques = ([model.primary_key.columns] if model.primary_key else []) + [u.columns for u in model.uniques]
-    for key in uniques:
-        free = [c for c in key if c not in in_keys]
-        if not free:
-            raise WorkbenchError(f"cannot forge a new row of {table}: every column of its key ({', '.join(key)}) is "
-                                 f"the tenant column or a foreign key")
-        column = free[-1]
-        if isinstance(row[column], int):
-            top = engine.query(sql.SQL("SELECT max({}) AS top FROM {}").format(
-                sql.Identifier(column), sql.SQL(place.sql("postgres"))).as_string(None))["top"].iloc[0]
-            row[column] = int(top) + 1
-        else:
-            row[column] = f"{row[column]}.forged"
-    return row
-
-
-def _python(value: Any) -> Any:
-    """numpy and pandas scalars as plain Python values (for psycopg and JSON)."""
-    if pd.isna(value) if not isinstance(value, (list, tuple, dict)) else False:
-        return None
-    return value.item() if hasattr(value, "item") else value
+    """A valid new row of ``tenant`` in ``table``: its foreign keys keep pointing at the tenant's rows, so only
+    the tenant check can stop the insert."""
+    return new_row(engine, policy.model, table, where={policy.tenant_column: tenant}, keep=[policy.tenant_column])
 
 
 def _plain(value: Any) -> Any:
-    return _python(value) if not isinstance(value, str) else value
+    return value if isinstance(value, str) else python(value)
