@@ -6,6 +6,7 @@ load it into DuckDB or PostgreSQL (``connect``), compare designs (``Study``), re
 and get advice (``lint``, ``advise``). ``__all__`` stays sorted.
 """
 
+from workbench import security
 from workbench.advisor import advise, lint, lint_workload
 from workbench.bench import IndexSpec, Study, Variant
 from workbench.datagen import generate
@@ -45,6 +46,7 @@ __all__ = [
     "import_ddl",
     "lint",
     "lint_workload",
+    "security",
     "sketch",
     "to_dbml",
     "to_ddl",

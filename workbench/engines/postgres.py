@@ -511,15 +511,13 @@ class PostgresEngine(Engine):
                 self._roles.append(name)
 
     def drop_roles(self, names: Iterable[str]) -> None:
-        """Drop roles this engine adopted (their privileges in this database first); others are refused."""
+        """Drop roles this engine adopted; others are refused. What they own or were granted must be gone (the
+        sandbox's objects, dropped first on close): nothing else is ever dropped with them."""
         names = list(names)
         if stranger := [n for n in names if n not in self._roles]:
             raise WorkbenchError(f"refusing to drop role {stranger[0]!r}: this engine did not create it")
         if names:
-            roles = sql.SQL(", ").join(map(sql.Identifier, names))
-            with self._conn.transaction():
-                self._conn.execute(sql.SQL("DROP OWNED BY {}").format(roles))
-                self._conn.execute(sql.SQL("DROP ROLE {}").format(roles))
+            self._conn.execute(sql.SQL("DROP ROLE {}").format(sql.SQL(", ").join(map(sql.Identifier, names))))
         self._roles = [n for n in self._roles if n not in names]
 
     def login(self, user: str, password: str | None = None) -> psycopg.Connection:

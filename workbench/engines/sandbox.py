@@ -30,7 +30,7 @@ ROLE_PREFIX = "wb_"  # roles are cluster-wide: each sandbox's roles are named wb
 _READ_ONLY_COMMANDS = frozenset({"SHOW", "VACUUM"})
 PINNED_SETTINGS = frozenset({"search_path", "role", "session_authorization"})
 _WRITES = (exp.Create, exp.Drop, exp.Alter, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable,
-           exp.Copy, exp.Into, exp.Grant, exp.Command)
+           exp.Copy, exp.Into, exp.Grant, exp.Revoke, exp.Command)
 
 
 def check(sql_text: str, sandbox: str) -> None:

@@ -289,10 +289,10 @@ def leaky_function(probe: Probe, table: str) -> Outcome:
     return attempt(run)
 
 
-@attack("statistics_leak", "tenant tables", _reads_across)
+@attack("statistics_leak", "tenant tables", _never)
 def statistics_leak(probe: Probe, table: str) -> Outcome:
     """Read the planner's most common values of the tenant column from pg_stats. Blocked because pg_stats hides
-    the statistics of a table whose row-level security applies to the reader."""
+    the statistics of a table whose row-level security applies to the reader (a cross-tenant reader too)."""
     def run() -> Outcome:
         with probe.transaction() as cursor:
             stored = probe.target.tables[table]
@@ -329,10 +329,10 @@ def disable_row_security(probe: Probe, table: str) -> Outcome:
     return attempt(run)
 
 
-@attack("row_security_off", "tenant tables", _reads_across)
+@attack("row_security_off", "tenant tables", _never)
 def row_security_off(probe: Probe, table: str) -> Outcome:
     """SET row_security = off, then read the victim's rows. Blocked because PostgreSQL then raises an error
-    for any query a policy would filter (FORCE makes that true for the owner too)."""
+    for any query a policy applies to, however permissive (FORCE makes that true for the owner too)."""
     def run() -> Outcome:
         with probe.transaction() as cursor:
             cursor.execute("SET LOCAL row_security = off")

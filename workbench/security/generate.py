@@ -91,7 +91,9 @@ def statements(policy: Policy, engine: Any = None) -> list[str]:
         parts += _grants(policy, target, role)
     for table in policy.tenant_tables:
         parts += _row_security(policy, target, table)
-    if (owner := policy.owner) is not None:
+    if (owner := policy.owner) is not None:  # it runs migrations: it creates in the schema, and owns the tables
+        parts.append(sql.SQL("GRANT CREATE ON SCHEMA {} TO {}").format(sql.Identifier(target.namespace),
+                                                                      _role(target, owner.name)))
         if not target.superuser:  # ALTER ... OWNER TO needs membership of the new owner
             parts.append(sql.SQL("GRANT {} TO CURRENT_USER").format(_role(target, owner.name)))
         parts += [sql.SQL("ALTER TABLE {} OWNER TO {}").format(target.table(t), _role(target, owner.name))

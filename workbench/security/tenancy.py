@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -407,9 +408,12 @@ class DatabaseRouter(_Router):
             self._open.popitem()[1].close()
 
     def _close(self) -> None:
+        """Drop the tenant databases together: PostgreSQL waits for a checkpoint on each DROP DATABASE, and
+        concurrent drops share one."""
         try:
             self._release()
-            for name in self.databases.values():
-                self.server.drop_database(name)
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                for done in [pool.submit(self.server.drop_database, name) for name in self.databases.values()]:
+                    done.result()
         finally:
             super()._close()
