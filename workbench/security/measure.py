@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,35 +196,26 @@ def onboard(engine: Any, model: TenancyModel, schema: Schema, repetitions: int) 
     """Seconds to add one (empty) tenant, ``repetitions`` times, each undone after (undoing is not timed).
 
     Shared tables and RLS: a row in the table of tenants. A schema per tenant: its schema, tables, keys and
-    indexes, in a transaction rolled back. A database per tenant: a copy of the template database.
+    indexes. Both in a transaction rolled back. A database per tenant: a copy of the template database (the
+    router drops the copies with its tenants' databases).
     """
+    if isinstance(engine, DatabaseRouter):
+        return [engine.onboard() for _ in range(repetitions)]
     owner = getattr(engine, "owner", engine)
     tenants = next(t for t in schema.tables if t.primary_key and t.primary_key.columns == (model.tenant_column,))
-    seconds: list[float] = []
-    if model.model == "databases":
-        copies = []
-        try:
-            for _ in range(repetitions):
-                started = time.perf_counter()
-                copies.append(owner.copy_database())
-                seconds.append(time.perf_counter() - started)
-        finally:  # dropped together: each DROP DATABASE waits for a checkpoint, concurrent ones share it
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(owner.server.drop_database, copies))
-        return seconds
+    if model.model == "schemas":
+        new = int(owner.query(sql.SQL("SELECT max({}) AS top FROM {}").format(
+            sql.Identifier(model.tenant_column), sql.SQL(owner.places(schema)[tenants.key].sql("postgres")))
+            .as_string(None))["top"].iloc[0]) + 1
+        tables = model.tenant_tables(schema)
+        one = per_tenant_schemas(schema.with_tables(tuple(t for t in schema.tables if t.name in tables)), tables, [new])
+        statements = [s for s in owner.ddl(one)[0] if f"{TENANT_SCHEMA}{new}" in s]
+    else:
+        row = new_row(owner, schema, tenants.name)
+        statements = [exp.insert(exp.values([exp.tuple_(*(_value(v) for v in row.values()))]),
+                                 owner.places(schema)[tenants.key], columns=list(row)).sql("postgres")]
+    seconds = []
     for _ in range(repetitions):
-        if model.model == "schemas":
-            new = int(owner.query(sql.SQL("SELECT max({}) AS top FROM {}").format(
-                sql.Identifier(model.tenant_column), sql.SQL(owner.places(schema)[tenants.key].sql("postgres")))
-                .as_string(None))["top"].iloc[0]) + 1
-            tables = model.tenant_tables(schema)
-            one = per_tenant_schemas(schema.with_tables(tuple(t for t in schema.tables if t.name in tables)),
-                                     tables, [new])
-            statements = [s for s in owner.ddl(one)[0] if f"{TENANT_SCHEMA}{new}" in s]
-        else:
-            row = new_row(owner, schema, tenants.name)
-            statements = [exp.insert(exp.values([exp.tuple_(*(_value(v) for v in row.values()))]),
-                                     owner.places(schema)[tenants.key], columns=list(row)).sql("postgres")]
         done = owner.timed(";\n".join(statements), rollback=True, checksum=False)
         if done.status != "ok":
             raise WorkbenchError(f"adding a tenant to {model.label} failed: {done.error}")

@@ -88,7 +88,7 @@ def shard_panels(frame: pd.DataFrame, axes: Any = None) -> Any:
         for ax in axes:
             _nothing(ax, "no candidates")
         return axes
-    first = frame.groupby("candidate", sort=False).first()
+    first = frame.drop_duplicates("candidate").set_index("candidate")  # shares do not depend on the data
     labels = list(first.index)
     for ax, column, title in ((axes[0], "single_shard_share", "workload queries routed to one shard"),
                               (axes[1], "colocated_joins", "joins (foreign keys, workload) co-located")):
@@ -97,8 +97,9 @@ def shard_panels(frame: pd.DataFrame, axes: Any = None) -> Any:
         ax.set_ylabel("% (from the queries' predicates and the keys)")
         ax.set_title(title, fontsize="medium")
         ax.tick_params(axis="x", rotation=30)
-    for label, line in frame.groupby(frame.get("data", frame["candidate"]).astype(str) + " · " + frame["candidate"]
-                                     if "data" in frame else frame["candidate"], sort=False):
+    labels = frame["candidate"] if "data" not in frame else (frame["candidate"] + " · " + frame["data"]).str.rstrip(
+        " ·")
+    for label, line in frame.groupby(labels, sort=False):
         axes[2].plot(line["shards"], line["skew"], marker="o", label=label)
     axes[2].set_xscale("log", base=2)
     axes[2].set_xticks(sorted(pd.unique(frame["shards"])), [str(n) for n in sorted(pd.unique(frame["shards"]))])

@@ -84,11 +84,14 @@ class ShardAnalysis:
                                                      joins=("colocated_joins", "max"), skew=("skew", "max"))
         return str(ranked.sort_values(["single", "joins", "skew"], ascending=[False, False, True]).index[0])
 
-    def plot(self, axes: Any = None) -> Any:
-        """Three panels: single-shard share and co-located joins per candidate, skew against shard count."""
+    def plot(self, axes: Any = None, *, also: dict[str, ShardAnalysis] | None = None) -> Any:
+        """Three panels: single-shard share and co-located joins per candidate, skew against shard count; ``also``
+        adds the skew of other analyses (e.g. ``{"noisy neighbour": other}``) to the third panel."""
         from workbench.security.plots import shard_panels
 
-        return shard_panels(self.frame, axes)
+        frames = [self.frame.assign(data="generated" if also else "")]
+        frames += [other.frame.assign(data=label) for label, other in (also or {}).items()]
+        return shard_panels(pd.concat(frames, ignore_index=True), axes)
 
     def __repr__(self) -> str:
         return (f"<ShardAnalysis: {len(self.candidates)} candidate keys ({', '.join(c.key for c in self.candidates)})"

@@ -17,6 +17,7 @@ builds the same design with the tenant column moved out of the lead of every key
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,7 @@ from workbench.security.spec import PREDICATES, Grant, Policy, Role
 
 MODELS = ("shared", "rls", "schemas", "databases")
 TENANT_SCHEMA = "tenant_"
+DROPS_AT_ONCE = 32  # each DROP DATABASE waits for a checkpoint; concurrent drops share one (a connection each)
 _LABELS = {"shared": "shared tables, tenant filter in every query", "rls": "shared tables, row-level security",
            "schemas": "a schema per tenant", "databases": "a database per tenant"}
 
@@ -155,9 +157,10 @@ def trailing(schema: Schema, column: str) -> Schema:
 
     def table(t: Table) -> Table:
         indexes = []
-        for index in t.indexes:
+        for index in t.indexes:  # an index that loses the column gets the name the exporter gives it
             kept = tuple(e for e in index.elements if e.expression != column or e.is_expression)
-            indexes.append(replace(index, elements=kept) if kept and not index.unique else index)
+            changed = kept and not index.unique and kept != index.elements
+            indexes.append(replace(index, elements=kept, name=None) if changed else index)
         return replace(t, primary_key=t.primary_key and PrimaryKey(last(t.primary_key.columns), t.primary_key.name),
                        uniques=tuple(replace(u, columns=last(u.columns)) for u in t.uniques),
                        indexes=tuple(indexes))
@@ -370,7 +373,14 @@ class DatabaseRouter(_Router):
                  databases: dict[Any, str]):
         super().__init__(home, home.server, model, tenant_tables, database="postgres")  # home stays a template
         self.databases = dict(databases)
+        self.onboarded: list[str] = []  # databases of tenants added by onboard(), dropped with the others
         self._open: OrderedDict[Any, PostgresEngine] = OrderedDict()
+
+    def onboard(self) -> float:
+        """Seconds to add an empty tenant: a copy of the template database (kept until the router closes)."""
+        started = time.perf_counter()
+        self.onboarded.append(self.owner.copy_database())
+        return time.perf_counter() - started
 
     def fill(self, tenant: Any, schema: Schema, rows: Mapping[str, pa.Table]) -> None:
         """Copy a tenant's rows into its database (its tables exist: the template had them)."""
@@ -412,8 +422,9 @@ class DatabaseRouter(_Router):
         concurrent drops share one."""
         try:
             self._release()
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                for done in [pool.submit(self.server.drop_database, name) for name in self.databases.values()]:
+            names = [*self.databases.values(), *self.onboarded]
+            with ThreadPoolExecutor(max_workers=max(1, min(DROPS_AT_ONCE, len(names)))) as pool:
+                for done in [pool.submit(self.server.drop_database, name) for name in names]:
                     done.result()
         finally:
             super()._close()
