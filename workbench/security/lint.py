@@ -45,6 +45,7 @@ def lint(schema: Schema | ImportResult, *, engine: Any = None, sql: str | list[s
         posture = Posture()
         notes.append("no security statements to read (give sql=, a PostgreSQL DDL file, a policy or a PostgreSQL "
                      "engine): every table is taken as having no row-level security, policies or grants")
+    notes += [f"security statement not read: {unread}" for unread in posture.unread]
     tenant_column = tenant_column or (policy.tenant_column if policy is not None else None)
     ctx = SecurityContext(model, engine=engine, tenant_column=tenant_column, report=report, notes=notes,
                           posture=posture, tenant_tables=tuple(policy.tenant_tables) if policy is not None else ())

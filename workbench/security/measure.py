@@ -154,7 +154,7 @@ def tenant_growth(source: str | Domain = "multitenant", *, counts: tuple[int, ..
         for count in counts:
             data = generate(chosen.schema, {tenant_table: count}, scale=scale, seed=seed, spec=chosen.spec,
                             progress=False)
-            queries = _queries(chosen, data, seed)
+            queries = bound_queries(chosen, data, seed)
             for name, model in models.items():
                 bar.set_postfix_str(f"{name}, {count} tenants")
                 started = time.perf_counter()
@@ -233,7 +233,7 @@ def _value(value: Any) -> exp.Expression:
     return exp.Literal.string(value.isoformat() if hasattr(value, "isoformat") else str(value))
 
 
-def _queries(chosen: Domain, data: Any, seed: int) -> dict[str, str]:
+def bound_queries(chosen: Domain, data: Any, seed: int) -> dict[str, str]:
     """Each workload query bound with its first parameter draw (values read from the data in DuckDB)."""
     with connect("duckdb") as values:
         values.load(chosen.schema, data, progress=False)

@@ -15,8 +15,8 @@ from pglast import ast
 from pglast.enums import AlterTableType, FunctionParameterMode, ObjectType, RoleSpecType
 
 from workbench.ddl.postgres.deparse import deparse
+from workbench.ddl.postgres.split import SQL, split_script
 from workbench.ddl.postgres.tables import walk
-from workbench.errors import WorkbenchError
 
 PUBLIC = "PUBLIC"
 MASKED = "_masked"  # a masked column is named <column>_masked
@@ -98,20 +98,28 @@ class Posture:
     roles: dict[str, RoleAttributes] = field(default_factory=dict)
     masked: frozenset[tuple[str, str]] = frozenset()  # (table, column) pairs with a <column>_masked twin
     source: str = "sql"
+    unread: tuple[str, ...] = ()  # statements of the SQL that PostgreSQL's parser rejected, with their line
 
     @classmethod
     def from_sql(cls, text: str | list[str]) -> Posture:
-        """The posture a script builds (statements in order; REVOKE removes what an earlier GRANT gave)."""
+        """The posture a script builds (statements in order; REVOKE removes what an earlier GRANT gave).
+
+        The script is cut as psql cuts it; a statement PostgreSQL's parser rejects is listed in ``unread`` (with
+        its line) and the others are still read.
+        """
         reader = _Reader()
-        for statement in [text] if isinstance(text, str) else text:
-            try:
-                parsed = pglast.parse_sql(statement)
-            except pglast.parser.ParseError as error:
-                raise WorkbenchError(f"cannot read the security statements: {error}\n    {statement[:300]}") from error
-            for raw in parsed:
-                reader.line = statement[:raw.stmt_location].count("\n") + 1 + _leading_lines(
-                    statement[raw.stmt_location:])
-                reader.read(raw.stmt)
+        for script in [text] if isinstance(text, str) else text:
+            for piece in split_script(script):
+                if piece.kind != SQL:
+                    continue
+                reader.line = script.count("\n", 0, piece.start) + 1
+                try:
+                    parsed = pglast.parse_sql(piece.text)
+                except pglast.parser.ParseError as error:
+                    reader.unread.append(f"line {reader.line}: {error}")
+                    continue
+                for raw in parsed:
+                    reader.read(raw.stmt)
         return reader.posture()
 
     @classmethod
@@ -153,10 +161,12 @@ class _Reader:
         self.roles: dict[str, RoleAttributes] = {}
         self.masked: set[tuple[str, str]] = set()
         self.line: int | None = None  # of the statement being read
+        self.unread: list[str] = []
 
     def posture(self) -> Posture:
         return Posture(dict(self.tables), tuple(self.policies), tuple(self.views.values()),
-                       tuple(self.functions.values()), tuple(self.grants), dict(self.roles), frozenset(self.masked))
+                       tuple(self.functions.values()), tuple(self.grants), dict(self.roles), frozenset(self.masked),
+                       unread=tuple(self.unread))
 
     def read(self, node: ast.Node) -> None:
         reader = getattr(self, f"_{type(node).__name__}", None)
@@ -238,16 +248,6 @@ class _Reader:
     def _AlterRoleStmt(self, node: ast.AlterRoleStmt) -> None:
         name = _role(node.role)
         self.roles[name] = _role_options(self.roles.get(name, RoleAttributes(name)), node.options)
-
-
-def _leading_lines(text: str) -> int:
-    """Lines of blank space and comments before a statement's first word (pglast's location includes them)."""
-    lines = 0
-    for line in text.splitlines():
-        if line.strip() and not line.strip().startswith("--"):
-            break
-        lines += 1
-    return lines
 
 
 def _role(spec: ast.RoleSpec) -> str:

@@ -23,6 +23,9 @@ from workbench.security.spec import Mask
 
 PERSONAL = frozenset({"email", "mail", "phone", "mobile", "cell", "fax", "ssn", "passport", "iban", "birth", "dob",
                       "birthday", "address", "street", "postcode", "zip", "ip"})
+DATES = frozenset({"birth", "dob", "birthday"})  # personal dates; every other personal column holds text
+DATE_TYPES = (exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ,
+              exp.DataType.Type.DATETIME)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 PHONE = re.compile(r"^\+?[\d\s().-]{7,20}$")
 SAMPLE = {"rows": 200, "min_values": 20, "share": 0.8}  # sampled values: how many, and the share that must match
@@ -233,8 +236,8 @@ def privileged_application_role(ctx: SecurityContext) -> Iterator[Flag]:
 
 @rule("WB308 personal-data-column", "warning")
 def personal_data_column(ctx: SecurityContext) -> Iterator[Flag]:
-    """A column named like personal data (email, phone, birth date, address, IBAN, SSN...) that has no masked
-    twin (``<column>_masked``) while some role (or PUBLIC, or no grant at all yet) reads the whole table.
+    """A text column named like personal data (email, phone, address, IBAN, SSN..., or a birth date) that has no
+    masked twin (``<column>_masked``) while some role (or PUBLIC, or no grant at all yet) reads the whole table.
     The fix adds a masked column computed on read; grant it instead of the column.
 
     >>> from workbench.ddl import import_ddl
@@ -243,9 +246,11 @@ def personal_data_column(ctx: SecurityContext) -> Iterator[Flag]:
     ['ALTER TABLE public.c ADD COLUMN "email_masked" text GENERATED ']
     """
     def named(table: Table, column: Column) -> str | None:
-        parts = words(column.name)
-        keyed = parts[-1:] == ["id"] or any(column.name in fk.columns for fk in table.foreign_keys)
-        return f"looks like personal data ({column.name})" if PERSONAL & set(parts) and not keyed else None
+        parts = set(words(column.name))
+        kind = sql_type(column, ctx.dialect)
+        holds = kind is not None and (kind.this in TEXT_TYPES or (parts & DATES and kind.is_type(*DATE_TYPES)))
+        keyed = words(column.name)[-1:] == ["id"] or any(column.name in fk.columns for fk in table.foreign_keys)
+        return f"looks like personal data ({column.name})" if PERSONAL & parts and holds and not keyed else None
 
     for table, column, reason in _unmasked(ctx, named):
         yield Flag(f"{table.key}.{column.name}", f"{reason} and is readable unmasked{_by(ctx, table)}",
