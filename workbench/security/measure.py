@@ -34,6 +34,7 @@ from workbench.errors import WorkbenchError
 from workbench.safe_display import safe_html
 from workbench.schema.model import Schema
 from workbench.security.noisy import noisy_neighbour
+from workbench.security.plots import growth_lines
 from workbench.security.rows import new_row
 from workbench.security.tenancy import (
     TENANT_SCHEMA,
@@ -106,14 +107,10 @@ class Growth:
         return _summary(self.onboarding, "seconds", [])
 
     def plot_catalog(self, ax: Axes | None = None) -> Axes:
-        from workbench.security.plots import growth_lines
-
         return growth_lines(self.catalog.assign(p50=self.catalog["catalog_bytes"] / 2**20), ax,
                             "measured catalog size (MiB of pg_catalog, all databases; log scale)")
 
     def plot_planning(self, ax: Axes | None = None, *, connection: str = "new") -> Axes:
-        from workbench.security.plots import growth_lines
-
         summary = self.planning_summary()
         summary = summary[summary["connection"] == connection].groupby(["model", "tenants"], as_index=False).agg(
             p50=("p50", "mean"), p50_low=("p50_low", "mean"), p50_high=("p50_high", "mean"))
@@ -121,8 +118,6 @@ class Growth:
                                          f"median; bootstrap interval)")
 
     def plot_onboarding(self, ax: Axes | None = None) -> Axes:
-        from workbench.security.plots import growth_lines
-
         return growth_lines(self.onboarding_summary(), ax, "measured seconds to add one tenant (median; interval)")
 
     def __repr__(self) -> str:

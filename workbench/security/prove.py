@@ -19,12 +19,14 @@ from matplotlib.axes import Axes
 from sqlglot import exp
 from tqdm.auto import tqdm
 
+from workbench.bench.results import frame_html
 from workbench.errors import WorkbenchError
 from workbench.safe_display import safe_html
 from workbench.security.apply import apply
 from workbench.security.attacks import ALLOWED, ATTACKS, BLOCKED, Probe, targets
 from workbench.security.generate import Target, require_postgres, role_names
 from workbench.security.logins import logins
+from workbench.security.plots import attack_matrix
 from workbench.security.rows import new_row, python
 from workbench.security.spec import Policy
 
@@ -65,8 +67,6 @@ class Proof:
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """The matrix: attack and target down, role and tenant across, coloured by outcome against intent."""
-        from workbench.security.plots import attack_matrix
-
         return attack_matrix(self.frame, ax)
 
     def __repr__(self) -> str:
@@ -78,8 +78,6 @@ class Proof:
         return safe_html(Proof._html, self)
 
     def _html(self) -> str:
-        from workbench.bench.results import frame_html
-
         holes = frame_html(self.holes.drop(columns=["expected", "result"]), empty="none")
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return (f"<p><b>{html.escape(repr(self))}</b></p><h4>Holes</h4>{holes}"

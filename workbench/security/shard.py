@@ -27,6 +27,7 @@ from workbench.bench.results import frame_html
 from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.safe_display import safe_html
 from workbench.schema.model import Schema, Table
+from workbench.security.plots import shard_panels
 from workbench.workload import Workload
 
 SHARD_COUNTS = (4, 16, 64)
@@ -87,8 +88,6 @@ class ShardAnalysis:
     def plot(self, axes: Any = None, *, also: dict[str, ShardAnalysis] | None = None) -> Any:
         """Three panels: single-shard share and co-located joins per candidate, skew against shard count; ``also``
         adds the skew of other analyses (e.g. ``{"noisy neighbour": other}``) to the third panel."""
-        from workbench.security.plots import shard_panels
-
         frames = [self.frame.assign(data="generated" if also else "")]
         frames += [other.frame.assign(data=label) for label, other in (also or {}).items()]
         return shard_panels(pd.concat(frames, ignore_index=True), axes)
