@@ -3,8 +3,6 @@ guard for role statements, the tenancy routers' rewriting, the noisy neighbour a
 
 from __future__ import annotations
 
-import doctest
-import importlib
 from pathlib import Path
 
 import pglast
@@ -155,16 +153,8 @@ def test_security_rule_fires_on_positive_and_not_on_negative(code):
     assert code not in [f.code for f in lint(import_ddl(negative).schema, sql=negative, **options)], negative
 
 
-@pytest.mark.parametrize("rule_", SECURITY_RULES, ids=lambda r: r.code)
-def test_every_security_rule_is_documented_with_a_runnable_example(rule_):
-    module = importlib.import_module(rule_.check.__module__)
-    tests = doctest.DocTestFinder().find(rule_.check, rule_.code, globs=vars(module).copy())
-    assert tests and tests[0].examples, f"{rule_.id} has no example"
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    for test in tests:
-        runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0
-    assert rule_.code.startswith("WB3") and rule_.doc
+def test_security_rules_are_the_wb3xx_family():
+    assert [r.code for r in SECURITY_RULES] == [f"WB30{n}" for n in range(1, 10)]  # doctests: test_lint.py
 
 
 def test_security_findings_locate_their_statement_in_the_file(tmp_path):

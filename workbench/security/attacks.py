@@ -115,6 +115,15 @@ def attempt(run: Callable[[], Outcome]) -> Outcome:
         return refused(error)
 
 
+def succeeds(probe: Probe, statement: sql.Composable, done: str, params: list[Any] | None = None) -> Outcome:
+    """Run one statement in the probe's transaction: ``done`` when it got through, else how it was refused."""
+    def run() -> Outcome:
+        with probe.transaction() as cursor:
+            cursor.execute(statement, params)
+            return Outcome(ALLOWED, done)
+    return attempt(run)
+
+
 # -- what the policy intends ------------------------------------------------------------------------
 
 def _reads_across(policy: Policy, role: str, relation: str) -> str:
@@ -197,14 +206,9 @@ def insert_forged_tenant(probe: Probe, table: str) -> Outcome:
     """INSERT a valid row that carries the victim's tenant id. Blocked by the policy's WITH CHECK clause
     (``WITH CHECK (true)`` lets it in), or by the missing INSERT grant."""
     row = probe.forged[table]
-
-    def run() -> Outcome:
-        with probe.transaction() as cursor:
-            cursor.execute(sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                probe.table(table), sql.SQL(", ").join(map(sql.Identifier, row)),
-                sql.SQL(", ").join(sql.Placeholder() * len(row))), list(row.values()))
-            return Outcome(ALLOWED, f"inserted a row of tenant {probe.victim}")
-    return attempt(run)
+    insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(probe.table(table), sql.SQL(", ").join(
+        map(sql.Identifier, row)), sql.SQL(", ").join(sql.Placeholder() * len(row)))
+    return succeeds(probe, insert, f"inserted a row of tenant {probe.victim}", list(row.values()))
 
 
 @attack("move_row_to_other_tenant", "tenant tables", _never)
@@ -255,11 +259,7 @@ def copy_in_forged(probe: Probe, table: str) -> Outcome:
 def truncate(probe: Probe, table: str) -> Outcome:
     """TRUNCATE the table (and what references it): row-level security does not apply to TRUNCATE, so only
     the missing TRUNCATE grant blocks it (least privilege never grants it; the owner always may)."""
-    def run() -> Outcome:
-        with probe.transaction() as cursor:
-            cursor.execute(sql.SQL("TRUNCATE {} CASCADE").format(probe.table(table)))
-            return Outcome(ALLOWED, "truncated every tenant's rows")
-    return attempt(run)
+    return succeeds(probe, sql.SQL("TRUNCATE {} CASCADE").format(probe.table(table)), "truncated every tenant's rows")
 
 
 @attack("leaky_function", "tenant tables", _reads_across)
@@ -322,11 +322,8 @@ def row_estimates(probe: Probe, table: str) -> Outcome:
 def disable_row_security(probe: Probe, table: str) -> Outcome:
     """ALTER TABLE ... DISABLE ROW LEVEL SECURITY. Blocked for every role but the owner (only an owner may
     alter a table): keep the owner role out of the application."""
-    def run() -> Outcome:
-        with probe.transaction() as cursor:
-            cursor.execute(sql.SQL("ALTER TABLE {} DISABLE ROW LEVEL SECURITY").format(probe.table(table)))
-            return Outcome(ALLOWED, "disabled row-level security")
-    return attempt(run)
+    return succeeds(probe, sql.SQL("ALTER TABLE {} DISABLE ROW LEVEL SECURITY").format(probe.table(table)),
+                    "disabled row-level security")
 
 
 @attack("row_security_off", "tenant tables", _never)
@@ -362,12 +359,7 @@ def set_role(probe: Probe, target: str) -> Outcome:
     """SET ROLE to another role (another policy role, or the user that owns the sandbox). Blocked unless the
     login is a member of that role: login roles are members of their own group (and what it includes) only."""
     name = probe.server_roles.get(target, probe.workbench_user)
-
-    def run() -> Outcome:
-        with probe.transaction() as cursor:
-            cursor.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(name)))
-            return Outcome(ALLOWED, f"became {name}")
-    return attempt(run)
+    return succeeds(probe, sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(name)), f"became {name}")
 
 
 @attack("definer_function", "session", _never)
@@ -425,12 +417,8 @@ def masked_column(probe: Probe, target: str) -> Outcome:
     """SELECT the raw column behind a mask. Blocked for masked roles by column grants (they may read
     ``<column>_masked`` only); roles without the mask read it if they may read the table."""
     table, _, column = target.partition(".")
-
-    def run() -> Outcome:
-        with probe.transaction() as cursor:
-            cursor.execute(sql.SQL("SELECT {} FROM {} LIMIT 1").format(sql.Identifier(column), probe.table(table)))
-            return Outcome(ALLOWED, f"read {target} unmasked")
-    return attempt(run)
+    return succeeds(probe, sql.SQL("SELECT {} FROM {} LIMIT 1").format(sql.Identifier(column), probe.table(table)),
+                    f"read {target} unmasked")
 
 
 def targets(attack: Attack, policy: Policy, role: str) -> list[str]:
