@@ -280,14 +280,24 @@ def test_url_sandbox_cannot_clone_and_refuses_writes_outside(pg_url: str, schema
                           "DO $$ BEGIN DELETE FROM public.precious; END $$",  # PL/pgSQL read by its own parser
                           "DO $$ BEGIN PERFORM pg_stat_statements_reset(); END $$",
                           "DO $$ BEGIN EXECUTE 'DELETE FROM ' || 'public.precious'; END $$",
-                          "DO LANGUAGE plpython3u $$ plpy.execute('DELETE FROM public.precious') $$"):
+                          "DO LANGUAGE plpython3u $$ plpy.execute('DELETE FROM public.precious') $$",
+                          "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM "
+                          "public.precious; RETURN NEW; END $$",  # a function's body is checked too
+                          "ALTER SYSTEM SET work_mem = '1GB'", "CREATE ROLE intruder", "ALTER ROLE postgres NOLOGIN",
+                          "GRANT SELECT ON items TO postgres", "ALTER TABLE items OWNER TO postgres"):
             with pytest.raises(WorkbenchError, match="refusing"):
                 engine.execute(statement)
         engine.execute("VACUUM (ANALYZE) items")  # its own table, unqualified: allowed
+        reader = f"{engine.role_prefix}reader"  # a role of its own: created, granted, adopted, dropped on close
+        engine.execute(f"CREATE ROLE {reader} NOLOGIN; GRANT SELECT ON items TO {reader}")
+        engine.adopt_roles([reader])
+        engine.execute("CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.name := "
+                       "upper(NEW.name); RETURN NEW; END $$")
         engine.execute("DO $$ DECLARE n bigint; BEGIN LOOP UPDATE items SET name = name WHERE id < 0; "
                        "GET DIAGNOSTICS n = ROW_COUNT; EXIT WHEN n = 0; END LOOP; END $$")  # a batched backfill
     with psycopg.connect(pg_url, autocommit=True) as user:
         assert user.execute("SELECT count(*) FROM public.precious").fetchone() == (0,)
+        assert user.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", [reader]).fetchone() == (0,)
 
 
 def test_duckdb_file_reconnect_reopens_the_file(tmp_path, schema):

@@ -17,6 +17,7 @@ from workbench.ddl import import_ddl
 from workbench.domains import domain, domains
 from workbench.engines import connect
 from workbench.errors import UnknownNameError, WorkbenchError
+from workbench.security import SECURITY_RULES
 from workbench.workload import Workload
 
 DATASETS = Path(__file__).resolve().parent.parent / "datasets"
@@ -60,7 +61,7 @@ def test_schema_rule_fires_on_positive_and_not_on_negative(code):
     assert code not in codes(lint(import_ddl(negative).schema)), negative
 
 
-@pytest.mark.parametrize("rule_", RULES, ids=lambda r: r.code)
+@pytest.mark.parametrize("rule_", (*RULES, *SECURITY_RULES), ids=lambda r: r.code)
 def test_every_rule_is_documented_with_a_runnable_example(rule_):
     module = importlib.import_module(rule_.check.__module__)
     tests = doctest.DocTestFinder().find(rule_.check, rule_.code, globs=vars(module).copy())
@@ -73,7 +74,8 @@ def test_every_rule_is_documented_with_a_runnable_example(rule_):
 
 
 def test_rule_ids_are_unique():
-    assert len({r.code for r in RULES}) == len({r.name for r in RULES}) == len(RULES)
+    every = (*RULES, *SECURITY_RULES)
+    assert len({r.code for r in every}) == len({r.name for r in every}) == len(every)
 
 
 def test_tenant_rule_only_in_multitenant_mode():

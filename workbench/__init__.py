@@ -6,6 +6,7 @@ load it into DuckDB or PostgreSQL (``connect``), compare designs (``Study``), re
 get advice (``lint``, ``advise``), and evolve a design (``diff``, ``plan_migration``). ``__all__`` stays sorted.
 """
 
+from workbench import security
 from workbench.advisor import advise, lint, lint_workload
 from workbench.bench import IndexSpec, Study, Variant
 from workbench.datagen import generate
@@ -49,6 +50,7 @@ __all__ = [
     "lint",
     "lint_workload",
     "plan_migration",
+    "security",
     "sketch",
     "to_dbml",
     "to_ddl",

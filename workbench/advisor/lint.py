@@ -62,14 +62,14 @@ def lint(schema: Schema | ImportResult, *, engine: Engine | None = None, workloa
         naming = replace(Naming(), **naming)
     ctx = Context(model, engine=engine, workload=workload, tenant_column=tenant_column,
                   naming=naming or Naming(), report=report)
-    return run(ctx, _selected(RULES if rules is None else tuple(rules), disable))
+    return run(ctx, selected(RULES if rules is None else tuple(rules), disable))
 
 
 def lint_workload(workload: Workload, schema: Schema | ImportResult, *, disable: Iterable[str] = (),
                   rules: Iterable[Rule] | None = None) -> Findings:
     """Query lint only: the workload's queries checked against ``schema``."""
     model = schema.schema if isinstance(schema, ImportResult) else schema
-    return run(Context(model, workload=workload), _selected(QUERY_RULES if rules is None else tuple(rules), disable))
+    return run(Context(model, workload=workload), selected(QUERY_RULES if rules is None else tuple(rules), disable))
 
 
 def run(ctx: Context, rules: tuple[Rule, ...]) -> Findings:
@@ -94,7 +94,8 @@ def run(ctx: Context, rules: tuple[Rule, ...]) -> Findings:
 _NEEDS = {"data": "loaded data (engine=...)", "workload": "a workload (workload=...)"}
 
 
-def _selected(rules: tuple[Rule, ...], disable: Iterable[str]) -> tuple[Rule, ...]:
+def selected(rules: tuple[Rule, ...], disable: Iterable[str]) -> tuple[Rule, ...]:
+    """``rules`` without those ``disable`` names (codes or names); refuses what is not a Rule, or an unknown name."""
     for given in rules:
         if not isinstance(given, Rule):
             raise WorkbenchError(f"{given!r} is not a lint rule; decorate its function with "

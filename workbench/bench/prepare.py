@@ -75,6 +75,8 @@ def prepare(base: Engine, target: str | ConnInfo, schema: Schema, data: dict[str
         if variant.partition is not None:
             prepared.engine, prepared.statements, prepared.partitions = _partitioned(
                 target, schema, data, variant, directory)
+        elif variant.layout is not None:
+            prepared.engine, prepared.statements = variant.layout.build(base, target, schema, data)
         elif base.supports_clone:
             prepared.engine = base.clone()
         else:
@@ -115,6 +117,8 @@ def variant_statements(schema: Schema, variant: Variant, engine: Engine | str) -
     if variant.partition is not None:
         statements.append(f"-- {variant.partition.table}: {variant.partition.label} "
                           f"(partition bounds are computed from the generated data when the study runs)")
+    if variant.layout is not None:
+        statements.append(f"-- {variant.layout.label} (built from the generated data when the study runs)")
     for spec in variant.indexes:
         index = spec.to_index(schema, dialect)
         statements.append(index_sql(schema, spec.table, index, dialect) if isinstance(engine, str)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlglot
 from sqlglot import exp
@@ -113,12 +113,24 @@ class IndexSpec:
         return f"{'unique ' if self.unique else ''}{self.table}({keys}){' ' + ' '.join(extra) if extra else ''}"
 
 
+class Layout(Protocol):
+    """How a variant's database is built when cloning the loaded base will not do (see ``Variant.layout``)."""
+
+    label: str  # what it is, for tables and plots
+
+    def build(self, base: Any, target: str, schema: Schema, data: Mapping[str, Any]) -> tuple[Any, list[str]]:
+        """The variant's engine holding ``data`` (``base`` is the study's loaded engine for ``target``), and the
+        statements that made it differ from the base."""
+
+
 @dataclass(frozen=True)
 class Variant:
     """One design alternative of a study; an empty variant is the schema as it is (the usual baseline).
 
     ``partition`` is a :class:`workbench.bench.partitioning.PartitionSpec`; ``setup`` holds SQL statements run
     after the base load (schema alternatives), ``workload`` replaces queries of the study's workload by name.
+    ``layout`` builds the variant's whole database its own way (a :class:`Layout`, e.g. a tenancy model of
+    :mod:`workbench.security.tenancy`: schemas or databases per tenant, or row-level security with a role).
     """
 
     name: str
@@ -128,8 +140,12 @@ class Variant:
     setup: tuple[str, ...] = ()
     workload: Workload | None = None
     extensions: tuple[str, ...] = ()
+    layout: Layout | None = None
 
     def __post_init__(self) -> None:
+        if self.layout is not None and self.partition is not None:
+            raise WorkbenchError(f"variant {self.name!r}: a layout builds the whole database; it cannot be "
+                                 f"combined with partition (make the partitioning part of the layout)")
         object.__setattr__(self, "indexes", tuple(self.indexes))
         object.__setattr__(self, "setup", tuple(self.setup))
         object.__setattr__(self, "extensions", tuple(self.extensions))
@@ -179,6 +195,8 @@ class Variant:
         parts = [i.label for i in self.indexes]
         if self.partition is not None:
             parts.append(f"partition {self.partition.table}: {self.partition.label}")
+        if self.layout is not None:
+            parts.append(self.layout.label)
         parts += [f"{k} = {v}" for k, v in self.settings.items()]
         parts += [f"{len(self.setup)} setup statements"] if self.setup else []
         parts += [f"{len(self.workload)} queries replaced"] if self.workload is not None else []

@@ -35,7 +35,7 @@ from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, TransactionStatu
 from psycopg.pq.abc import PGresult
 from sqlglot import exp
 
-from workbench.engines import extensions, functions, markers, pgstats
+from workbench.engines import extensions, functions, guard, markers, pgstats
 from workbench.engines import sandbox as sandboxing
 from workbench.engines.base import BOOKKEEPING, Advance, Copy, Engine, named_parameters, record_batches, server_frame
 from workbench.engines.conninfo import ConnInfo
@@ -240,10 +240,10 @@ class PostgresEngine(Engine):
         self._start_session()
 
     def _start_session(self) -> None:
-        self._search_sandbox(self._conn)
+        self.enter_sandbox(self._conn)
         self._apply_settings(self._settings)
 
-    def _search_sandbox(self, connection: psycopg.Connection) -> None:
+    def enter_sandbox(self, connection: psycopg.Connection) -> None:
         """Point ``connection``'s search_path at the sandbox (on a user's server), so unqualified names land there."""
         if self.sandbox:
             connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.sandbox)))
@@ -251,9 +251,9 @@ class PostgresEngine(Engine):
     def _apply_settings(self, settings: Mapping[str, str]) -> None:
         if not settings:
             return
-        refused = sorted(name for name in settings if name.lower() in sandboxing.PINNED_SETTINGS)
+        refused = sorted(name for name in settings if name.lower() in guard.PINNED_SETTINGS)
         if refused:
-            pinned = ", ".join(sorted(sandboxing.PINNED_SETTINGS))
+            pinned = ", ".join(sorted(guard.PINNED_SETTINGS))
             raise WorkbenchError(f"refusing to configure {', '.join(refused)}: the workbench pins {pinned} "
                                  f"(its tables and sandbox depend on them)")
         contexts = dict(self._conn.execute("SELECT name, context FROM pg_settings").fetchall())
@@ -280,11 +280,7 @@ class PostgresEngine(Engine):
         self._check_open()
         if not self.supports_clone:
             return super().clone()
-        self._connection.close()
-        try:
-            name = self.server.create_database("workbench", template=self.database)
-        finally:
-            self.reconnect()
+        name = self.copy_database()
         try:
             twin = PostgresEngine(self.server, self.server.connect(name), database=name)
         except BaseException:
@@ -294,6 +290,19 @@ class PostgresEngine(Engine):
         twin._settings = dict(self._settings)
         twin._start_session()
         return twin
+
+    def copy_database(self) -> str:
+        """The name of a new database copied from this one (``CREATE DATABASE ... TEMPLATE``), left to the caller
+        (``server.drop_database(name)``); :meth:`clone` wraps one in an engine."""
+        self._check_open()
+        if not self.supports_clone:
+            raise WorkbenchError(f"{self._describe()} cannot copy its database: only a database of its own on the "
+                                 f"embedded server can be a template")
+        self._connection.close()
+        try:
+            return self.server.create_database("workbench", template=self.database)
+        finally:
+            self.reconnect()
 
     def index_sizes(self) -> pd.DataFrame:
         """Every index of the workbench's tables (a partitioned index sums its partitions' indexes)."""
@@ -468,7 +477,7 @@ class PostgresEngine(Engine):
         """A connection of its own (search path and settings as this one's) for one thread of a parallel load."""
         connection = self.server.connect(self._dbname)
         try:
-            self._search_sandbox(connection)
+            self.enter_sandbox(connection)
             for name, value in self._settings.items():
                 connection.execute("SELECT set_config(%s, %s, false)", [name, value])
             yield lambda *args: self._copy_on(connection, *args)
@@ -598,6 +607,59 @@ class PostgresEngine(Engine):
         else:
             self._conn.execute(markers.comment("schema", self.sandbox, self._mark))
 
+    @property
+    def role_prefix(self) -> str:
+        """``wb_<id>_``: roles are cluster-wide, so those created for this database or sandbox carry its id."""
+        return guard.role_prefix(self.sandbox or self.database or self._dbname)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The roles this engine created (adopted) and drops when it closes."""
+        return tuple(name for kind, name in self._mark.owns if kind == "role")
+
+    def adopt_roles(self, names: Iterable[str]) -> None:
+        """Record roles created for this engine (named with :attr:`role_prefix`): written into its marker, so
+        they are dropped when it closes, or by ``workbench sandboxes --drop-stale`` after a kill."""
+        for name in names:
+            if not name.startswith(self.role_prefix):
+                raise WorkbenchError(f"refusing to adopt role {name!r}: roles the workbench drops start with "
+                                     f"{self.role_prefix} (it never drops a role it did not create)")
+            if name not in self.roles:
+                self.own("role", name)
+
+    def drop_roles(self, names: Iterable[str]) -> None:
+        """Drop roles this engine adopted; others are refused. What they own or were granted must be gone (the
+        sandbox's objects, dropped first on close): nothing else is ever dropped with them."""
+        names = list(names)
+        if stranger := [n for n in names if n not in self.roles]:
+            raise WorkbenchError(f"refusing to drop role {stranger[0]!r}: this engine did not create it")
+        if names:
+            self._conn.execute(sql.SQL("DROP ROLE {}").format(sql.SQL(", ").join(map(sql.Identifier, names))))
+            dropped = {("role", name) for name in names}
+            self._mark = replace(self._mark, owns=tuple(o for o in self._mark.owns if o not in dropped))
+            self._remark()
+
+    def login(self, user: str, password: str | None = None) -> psycopg.Connection:
+        """A new autocommit connection to this engine's database as ``user``, its search_path in the sandbox:
+        the database as that role sees it (the row-level security and grants it gets)."""
+        self._check_open()
+        address = self.server.address.replace(dbname=self._dbname, user=user,
+                                              **({"password": password} if password is not None else {}))
+        try:
+            connection = psycopg.connect(address.conninfo(), autocommit=True)
+        except psycopg.OperationalError as error:
+            raise WorkbenchError(
+                f"cannot log in to {self._location} as {user}: {address.scrub(str(error)).strip()}\nfix: the "
+                f"server must accept password logins for roles starting with {self.role_prefix} (pg_hba.conf), "
+                f"or use the embedded server (connect('postgres'))") from None
+        self.enter_sandbox(connection)
+        return connection
+
+    def run_script(self, statements: list[str]) -> None:
+        """Run statements in one transaction: all of them, or none (the error names the failing one)."""
+        self._check_open()
+        self._run_script(statements)
+
     def _close(self) -> None:
         """Drop what this engine created (unless kept), on a fresh connection when its own is mid-statement
         (e.g. a signal stopped a COPY)."""
@@ -607,7 +669,7 @@ class PostgresEngine(Engine):
         if not usable:
             self._connection.close()
         try:
-            if self._kept:
+            if self._kept or not (self.database or self.sandbox):  # kept, or attached to a database it did not create
                 return
             if self.database:
                 self._connection.close()
@@ -660,7 +722,12 @@ class PostgresEngine(Engine):
     def _guard(self, sql_text: str) -> None:
         """Refuse a statement that writes outside the sandbox (a guard against mistakes, not malice)."""
         if self.sandbox:
-            sandboxing.check(sql_text, self._owned)
+            guard.check(sql_text, self._owned, self.role_prefix)
+
+    def refuse_outside(self, sql_text: str) -> None:
+        """Raise when ``sql_text`` would write outside this engine's sandbox: for statements that run on
+        another connection to it (a migration's, a tenant's login)."""
+        self._guard(sql_text)
 
 
 class StaleSandboxWarning(UserWarning):

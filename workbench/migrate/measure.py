@@ -29,7 +29,6 @@ import psycopg
 from psycopg import sql
 from sqlglot import exp
 
-from workbench.engines.sandbox import check as sandbox_check
 from workbench.errors import WorkbenchError
 from workbench.migrate.compare import rename_in
 from workbench.migrate.locks import PG_LOCKS_NAMES, strength
@@ -171,8 +170,7 @@ class _Runner:
 
     def _connect(self) -> psycopg.Connection:
         connection = psycopg.connect(self.conninfo, autocommit=True, prepare_threshold=None)
-        if self.place.sandbox:
-            connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.place.sandbox)))
+        self.place.enter_sandbox(connection)
         return connection
 
     # -- the workload ----------------------------------------------------------------------------------
@@ -317,8 +315,7 @@ class _Runner:
     def _execute(self, step: Step, relation: str | None) -> str:
         """Run the statement; the strongest lock the migrating backend holds on the table, as pg_locks says
         (nothing for a table the statement creates). On a user's server the sandbox guard checks it first."""
-        if self.place.sandbox:
-            sandbox_check(step.sql, self.place.sandbox)
+        self.place.refuse_outside(step.sql)
         if not step.transactional or relation is None:
             self.migrator.execute(step.sql)
             return ""
