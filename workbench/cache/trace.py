@@ -74,6 +74,8 @@ class Trace:
     @property
     def duration_s(self) -> float:
         """Seconds from the first request to the last (at least one second)."""
+        if "span_s" in self.info:  # a part of a trace keeps the whole trace's span
+            return float(self.info["span_s"])
         times = self.requests["time"].to_numpy()
         return max(float(times[-1] - times[0]) if len(times) else 0.0, 1.0)
 
