@@ -8,9 +8,10 @@ stream against a real Redis-protocol server and compares its hit ratio with the 
 """
 
 from workbench.cache.policies import POLICIES
-
+from workbench.cache.replay import ReplayInterrupted, ReplayResult, replay
 from workbench.cache.results import CacheResults, simulate
 from workbench.cache.simulate import STRATEGIES
 from workbench.cache.trace import Trace, trace
 
-__all__ = ["POLICIES", "STRATEGIES", "CacheResults", "Trace", "simulate", "trace"]
+__all__ = ["POLICIES", "STRATEGIES", "CacheResults", "ReplayInterrupted", "ReplayResult", "Trace", "replay", "simulate",
+           "trace"]

@@ -8,6 +8,7 @@ budget, which gives the expected hit ratio and stale-read rate of each as they s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -62,5 +63,4 @@ def _only(trace: Trace, queries: list[str]) -> Trace:
     requests = trace.requests
     keep = (requests["op"] != READ) | requests["query"].isin(codes)
     info = {**trace.info, "span_s": trace.duration_s}
-    return Trace(requests[keep].reset_index(drop=True), trace.queries, trace.reads, trace.writes, trace.indptr,
-                 trace.indices, trace.blanket, trace.relations, info)
+    return replace(trace, requests=requests[keep].reset_index(drop=True), info=info)

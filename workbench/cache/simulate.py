@@ -134,6 +134,8 @@ def _objects(p: Prepared, invalidating: bool) -> tuple[np.ndarray, np.ndarray]:
         for query in {r for _, r in p.blanket}:
             mine = p.query_of_read == query
             generation[mine] = np.searchsorted(np.sort(p.blanket_times(query)), p.t_read[mine], side="left")
+    if not generation.any():  # one object per key
+        return p.key, np.arange(len(p.value_bytes), dtype=np.int64)
     code = p.key * (int(generation.max()) + 1) + generation
     obj, uniques = pd.factorize(code)
     return obj.astype(np.int64), (uniques // (int(generation.max()) + 1)).astype(np.int64)
@@ -158,6 +160,8 @@ def _events(p: Prepared, config: Config, obj: np.ndarray, obj_key: np.ndarray, i
 
 def _current_object(p: Prepared, obj: np.ndarray, times: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """The object a key maps to at each time (its latest read at or before then), -1 if never read yet."""
+    if obj is p.key:  # one object per key (removing one never stored does nothing)
+        return keys
     order = np.lexsort((p.t_read, p.key))
     sorted_key, sorted_time = p.key[order], p.t_read[order]
     position = np.searchsorted(sorted_key, keys, side="left")
@@ -341,18 +345,20 @@ class _Books:
             "write_amplification": (deletes + self.updates) / writes if writes else 0.0,
             "ttl_conflicts": self.conflicts,
         }
-        frame = pd.DataFrame({"query": p.query_of_read, "hit": hit, "stale": stale, "saved_ms": latency * hit,
-                              "bytes": bytes_read})
-        by_query = frame.groupby("query").agg(reads=("hit", "size"), hits=("hit", "sum"), stale=("stale", "sum"),
-                                              db_time_saved_ms=("saved_ms", "sum"))
-        by_query.index = [p.trace.queries[q] for q in by_query.index]
-        return Outcome(row, by_query)
+        queries = len(p.trace.queries)
+        split = {"reads": np.bincount(p.query_of_read, minlength=queries),
+                 "hits": np.bincount(p.query_of_read, weights=hit, minlength=queries).astype(np.int64),
+                 "stale": np.bincount(p.query_of_read, weights=stale, minlength=queries).astype(np.int64),
+                 "db_time_saved_ms": np.bincount(p.query_of_read, weights=latency * hit, minlength=queries)}
+        by_query = pd.DataFrame(split, index=p.trace.queries)
+        return Outcome(row, by_query[by_query["reads"] > 0])
 
     def _stale(self) -> np.ndarray:
         """Reads served a result that no longer matches the database (see the module doc)."""
         p, config = self.p, self.config
         stale = np.zeros(len(self.hit), dtype=bool)
-        if not self.fills or not len(p.write_pos):
+        if not self.fills or not len(p.write_pos) or (config.invalidation != "ttl-only"
+                                                       and config.strategy != "write-behind"):
             return stale
         fill_obj = np.concatenate([o for o, *_ in self.fills])
         fill_time = np.concatenate([t for _, t, *_ in self.fills])

@@ -67,6 +67,9 @@ class Trace:
     blanket: pd.DataFrame
     relations: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
+    read_params: list[tuple] = field(default_factory=list, repr=False)  # per row of ``reads``: the values bound
+    write_params: list[tuple] = field(default_factory=list, repr=False)
+    workload: Workload | None = field(default=None, repr=False)  # the queries behind ``queries`` (for a replay)
 
     def __len__(self) -> int:
         return len(self.requests)
@@ -196,8 +199,10 @@ def trace(source: Any, engine: Engine, *, requests: int = 100_000, seed: int = 0
     info = {"domain": name, "engine": engine.name, "seed": seed, "rate": rate, "requests": requests,
             "workload": chosen.file or "<text>", "build_s": round(time.perf_counter() - started, 3)}
     relations_frame = pd.DataFrame([vars(r) for r in found], columns=["read", "alias", "write", "kind", "anchors"])
+    read_params = [row for q in queries if not q.is_write for row in distinct[q.name]["params"]]
+    write_params = [row for q in queries if q.is_write for row in distinct[q.name]["params"]]
     return Trace(request_frame, [q.name for q in queries], reads_frame, writes_frame, indptr, indices, blanket,
-                 relations_frame, info)
+                 relations_frame, info, read_params, write_params, chosen)
 
 
 def _resolve(source: Any, workload: Workload | str | Path | None) -> tuple[Schema, Workload, str]:

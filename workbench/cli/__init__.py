@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from workbench.errors import WorkbenchError
 
-MODULES = ("schema", "data", "lint", "study", "advise")  # workbench.cli.<module>, in `workbench --help` order
+MODULES = ("schema", "data", "lint", "study", "advise", "cache")  # workbench.cli.<module>, in `workbench --help` order
 
 
 def build_parser() -> argparse.ArgumentParser:

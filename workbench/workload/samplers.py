@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
