@@ -66,6 +66,7 @@ class ReplayResult:
     predicted_hit_ratio: float | None = None
     models: dict[str, float] = field(default_factory=dict)  # libCacheSim policy -> predicted hit ratio
     server: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def real_hit_ratio(self) -> float | None:
@@ -112,7 +113,8 @@ class ReplayResult:
 
     def _repr_html_(self) -> str:
         def render(result: ReplayResult) -> str:
-            body = f"<p>{html.escape(repr(result))}</p>"
+            body = f"<p>{html.escape(repr(result))}</p>" + "".join(
+                f"<p>note: {html.escape(note)}</p>" for note in result.notes)
             if result.complete:
                 body += result.comparison().to_html(index=False, float_format=lambda v: f"{v:,.4g}")
                 body += result.runs.to_html(index=False, float_format=lambda v: f"{v:,.4g}")
@@ -141,6 +143,7 @@ def replay(trace: Trace, engine: Engine, *, size: str | int, ttl_s: float | None
         raise WorkbenchError("the replayed requests hold no reads: nothing for the cache to serve")
     result = ReplayResult(size_bytes, ttl_s, count, 0, False, "starting the server")
     app = _Application(part, engine, ttl_s, speed)
+    app.bind_all()  # statements bound before the clock starts, as an application prepares them
     with _RedisServer(size_bytes, samples) as server:
         result.server = server.describe()
         empty = result.server["used_memory_empty"]
@@ -167,6 +170,12 @@ def replay(trace: Trace, engine: Engine, *, size: str | int, ttl_s: float | None
     result.done, result.complete, result.phase = count, True, "done"
     result.models, result.server["effective_bytes"] = _predict(part, result, samples)
     result.predicted_hit_ratio = result.models[MODEL]
+    lag_s = float(result.runs.set_index("run").at["with cache", "p95_lag_ms"]) / 1000 * speed  # in trace seconds
+    if ttl_s is not None and lag_s > 0.1 * ttl_s:
+        result.notes.append(f"5% of the requests ran over {lag_s:.2f} trace seconds behind the trace's clock (TTL "
+                            f"{ttl_s:g} s): "
+                            f"keys expired on the server's clock, earlier in trace time than simulated; lower "
+                            f"speed (or the trace's rate) until the replay keeps up")
     return result
 
 
@@ -194,10 +203,15 @@ class _Application:
     def __init__(self, trace: Trace, engine: Engine, ttl_s: float | None, speed: float):
         self.trace, self.engine, self.ttl_s, self.speed = trace, engine, ttl_s, speed
         self.queries = {q.name: q for q in trace.workload}
-        self.statements: dict[tuple[int, int], str] = {}
+        self.statements: dict[tuple[int, int], str] = {}  # (op, item) -> bound SQL
         self.done = 0
         blanket = trace.blanket
         self.bumps = {w: list(blanket.loc[blanket["write"] == w, "read"]) for w in blanket["write"].unique()}
+
+    def bind_all(self) -> None:
+        requests = self.trace.requests
+        for op, item in set(zip(requests["op"].tolist(), requests["item"].tolist(), strict=True)):
+            self._statement(op, item)
 
     def run(self, client: Any, *, progress: bool) -> dict[str, float]:
         """One paced pass over the requests; latency per request, database and cache counts."""
@@ -205,8 +219,9 @@ class _Application:
         times = requests["time"].to_numpy()
         ops, items = requests["op"].to_numpy(), requests["item"].to_numpy()
         latency = np.zeros(len(requests))
+        lag = np.zeros(len(requests))
         reads = hits = db_queries = 0
-        db_ms = max_lag = 0.0
+        db_ms = 0.0
         generation = dict.fromkeys(self.trace.queries, 0)
         ttl_ms = None if self.ttl_s is None else max(1, round(self.ttl_s * 1000 / self.speed))
         self.done = 0
@@ -215,8 +230,7 @@ class _Application:
             start = time.perf_counter()
             for i in tqdm(range(len(requests)), desc="replay", disable=not progress, leave=False):
                 due = start + (times[i] - times[0]) / self.speed
-                now = _wait_until(due)
-                max_lag = max(max_lag, now - due)
+                lag[i] = _wait_until(due) - due
                 began = time.perf_counter()
                 if ops[i] == READ:
                     reads += 1
@@ -227,14 +241,14 @@ class _Application:
                         hits += 1
                     else:
                         db_started = time.perf_counter()
-                        rows = self.engine.query(self._statement(READ, int(items[i])))
+                        rows = self.engine.query(self.statements[READ, int(items[i])])
                         db_ms += (time.perf_counter() - db_started) * 1000
                         db_queries += 1
                         if client is not None:
                             client.set(key, encode_rows(rows), px=ttl_ms)
                 else:
                     db_started = time.perf_counter()
-                    self.engine.execute(self._statement(1, int(items[i])))
+                    self.engine.execute(self.statements[int(ops[i]), int(items[i])])
                     db_ms += (time.perf_counter() - db_started) * 1000
                     db_queries += 1
                     if client is not None:
@@ -249,7 +263,7 @@ class _Application:
                 **{f"p{p}_ms": float(np.percentile(read_latency, p)) for p in PERCENTILES},
                 "mean_ms": float(read_latency.mean()), "db_queries": db_queries,
                 "db_queries_per_s": db_queries / wall, "db_time_ms": db_ms, "wall_s": wall,
-                "max_lag_ms": max_lag * 1000}
+                "p95_lag_ms": float(np.percentile(lag, 95)) * 1000, "max_lag_ms": float(lag.max()) * 1000}
 
     def _invalidate(self, client: Any, item: int, generation: dict[str, int]) -> None:
         trace = self.trace
@@ -260,17 +274,13 @@ class _Application:
         for query in self.bumps.get(trace.writes.at[item, "query"], []):
             generation[query] += 1
 
-    def _statement(self, op: int, item: int) -> str:
-        """The bound SQL of a read or write item (bound once, on first use)."""
-        statement = self.statements.get((op, item))
-        if statement is None:
-            if op == READ:
-                query, values = self.queries[self.trace.reads.at[item, "query"]], self.trace.read_params[item]
-            else:
-                query, values = self.queries[self.trace.writes.at[item, "query"]], self.trace.write_params[item]
-            statement = query.bind(dict(zip(query.params, values, strict=True)), self.engine.dialect)
-            self.statements[(op, item)] = statement
-        return statement
+    def _statement(self, op: int, item: int) -> None:
+        """Bind the SQL of a read or write item."""
+        if op == READ:
+            query, values = self.queries[self.trace.reads.at[item, "query"]], self.trace.read_params[item]
+        else:
+            query, values = self.queries[self.trace.writes.at[item, "query"]], self.trace.write_params[item]
+        self.statements[op, item] = query.bind(dict(zip(query.params, values, strict=True)), self.engine.dialect)
 
 
 def _wait_until(due: float) -> float:
