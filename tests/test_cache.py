@@ -196,10 +196,10 @@ def test_what_to_cache_ranks_by_time_saved_per_byte(stream):
 def test_replay_on_real_redis_agrees_with_the_prediction(pg_server):
     with wb.connect("postgres") as engine:
         wb.domain("ecommerce").load(engine, "ci", seed=3, progress=False)
-        stream = trace("ecommerce", engine, requests=1200, seed=2, rate=200, workload=CACHE_WORKLOAD,
+        stream = trace("ecommerce", engine, requests=1500, seed=2, rate=250, workload=CACHE_WORKLOAD,
                        progress=False)
         counts = engine.row_counts()
-        result = replay(stream, engine, size="1MB", ttl_s=2.0, progress=False)
+        result = replay(stream, engine, size="970kB", ttl_s=4.0, progress=False)
         assert engine.row_counts() == counts  # the replay's writes were rolled back
     assert result.complete and result.gap_pts <= 3, (result.comparison(), result.notes)
     runs = result.runs.set_index("run")

@@ -43,7 +43,7 @@ def format_size(size: float) -> str:
     """``64MB``, ``1.5GB``, ``512kB``: decimal units, as sizes are usually quoted."""
     for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("kB", 1000)):
         if size >= factor:
-            return f"{size / factor:g}{unit}"
+            return f"{size / factor:.3g}{unit}"
     return f"{size:g}B"
 
 
