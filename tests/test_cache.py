@@ -133,7 +133,7 @@ def test_a_workload_without_reads_is_refused(shop):
 
 
 def test_bad_simulation_input_is_named(stream):
-    with pytest.raises(UnknownNameError, match="valid choices|did you mean"):
+    with pytest.raises(UnknownNameError, match=r"valid choices|did you mean"):
         simulate(stream, policies="lruu", sizes=["1MB"], progress=False)
     with pytest.raises(WorkbenchError, match="cache size"):
         simulate(stream, policies="lru", sizes=["0"], progress=False)
@@ -246,7 +246,7 @@ def test_replay_interrupted_by_the_user(shop, stream, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(replay_module, "_wait_until", interrupt)
-    with pytest.raises(ReplayInterrupted, match="stopped after 0 of 50 requests .*interrupted"):
+    with pytest.raises(ReplayInterrupted, match=r"stopped after 0 of 50 requests .*interrupted"):
         replay(stream, shop, size="1.2MB", requests=50, progress=False)
 
 

@@ -3,7 +3,8 @@
 The curated API a notebook needs: sketch or import a schema (``sketch``, ``from_ddl``), see it
 (``er_diagram``), translate it (``to_ddl``), fill it with data (``generate``, or a sample ``domain``),
 load it into DuckDB or PostgreSQL (``connect``), compare designs (``Study``), read plans (``explain``),
-and get advice (``lint``, ``advise``). ``__all__`` stays sorted.
+get advice (``lint``, ``advise``), and measure a cache in front of it (``cache.trace``, ``cache.simulate``,
+``cache.replay``). ``__all__`` stays sorted.
 """
 
 from workbench.advisor import advise, lint, lint_workload
@@ -34,6 +35,7 @@ __all__ = [
     "WorkbenchError",
     "Workload",
     "advise",
+    "cache",
     "connect",
     "domain",
     "domains",
@@ -52,3 +54,12 @@ __all__ = [
 ]
 
 _register_display()
+
+
+def __getattr__(name: str) -> object:
+    """``wb.cache`` (trace, simulate, replay) loads libCacheSim and the Redis client on first use only."""
+    if name == "cache":
+        import importlib
+
+        return importlib.import_module("workbench.cache")
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

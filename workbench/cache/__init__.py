@@ -11,7 +11,8 @@ from workbench.cache.policies import POLICIES
 from workbench.cache.replay import ReplayInterrupted, ReplayResult, replay
 from workbench.cache.results import CacheResults, simulate
 from workbench.cache.simulate import STRATEGIES
+from workbench.cache.sizes import format_size, parse_size
 from workbench.cache.trace import Trace, trace
 
-__all__ = ["POLICIES", "STRATEGIES", "CacheResults", "ReplayInterrupted", "ReplayResult", "Trace", "replay", "simulate",
-           "trace"]
+__all__ = ["POLICIES", "STRATEGIES", "CacheResults", "ReplayInterrupted", "ReplayResult", "Trace", "format_size",
+           "parse_size", "replay", "simulate", "trace"]

@@ -41,7 +41,6 @@ import pandas as pd
 from libcachesim import Request
 
 from workbench.cache.policies import OPTIMUM, make_cache
-from workbench.cache.sizes import redis_entry_bytes
 from workbench.cache.trace import READ, WRITE, Trace
 from workbench.errors import UnknownNameError, WorkbenchError
 
@@ -95,7 +94,7 @@ class Prepared:
         self.latency = reads["latency_ms"].to_numpy(float)
         self.write_latency = trace.writes["latency_ms"].to_numpy(float)
         if entry_overhead == "redis":
-            self.entry_bytes = redis_entry_bytes(reads["key_bytes"].to_numpy(), self.value_bytes, ttl=ttl)
+            self.entry_bytes = trace.entry_bytes(ttl=ttl)
         else:
             self.entry_bytes = self.value_bytes + reads["key_bytes"].to_numpy(np.int64) + int(entry_overhead)
         self.write_query = pd.Categorical(trace.writes["query"], categories=trace.queries).codes.astype(np.int64)
@@ -295,16 +294,19 @@ class _Books:
         expiring = (kind == EXPIRE) | (kind == REFRESH)
         if not expiring.any():
             return
-        first_expiry = pd.Series(seq[expiring]).groupby(obj[expiring]).min()
-        expiry_seq = first_expiry.reindex(obj[filled]).to_numpy()
-        self.conflicts += int((seq[filled] < expiry_seq).sum())
+        objects, first = np.unique(obj[expiring], return_index=True)  # each object's first expiry here
+        expiry_seq = seq[expiring][first]
+        where = np.minimum(np.searchsorted(objects, obj[filled]), len(objects) - 1)
+        same = objects[where] == obj[filled]
+        self.conflicts += int((same & (seq[filled] < expiry_seq[where])).sum())
 
     def _filled(self, objects: np.ndarray, times: np.ndarray, seq: np.ndarray, from_db: np.ndarray) -> None:
         self.fills.append((objects, times, seq, from_db))
-        last = pd.Series(times).groupby(objects).max()
-        self.last_fill[last.index.to_numpy()] = last.to_numpy()
+        filled, last = np.unique(objects[::-1], return_index=True)  # the latest fill of each object
+        latest = times[::-1][last]
+        self.last_fill[filled] = latest
         if self.config.ttl_s is not None:
-            rows = np.column_stack([last.to_numpy() + self.config.ttl_s, last.index.to_numpy(), last.to_numpy()])
+            rows = np.column_stack([latest + self.config.ttl_s, filled, latest])
             self.queue.append(rows[np.argsort(rows[:, 0], kind="stable")])
 
     def _belady_requests(self, objects: np.ndarray, reads: np.ndarray) -> list[Request]:

@@ -35,6 +35,7 @@ from workbench.cache.lineage import (
     write_shape,
 )
 from workbench.cache.results_text import encoded_length, row_texts, texts
+from workbench.cache.sizes import redis_entry_bytes
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
 from workbench.safe_display import safe_html
@@ -81,6 +82,15 @@ class Trace:
             return float(self.info["span_s"])
         times = self.requests["time"].to_numpy()
         return max(float(times[-1] - times[0]) if len(times) else 0.0, 1.0)
+
+    def entry_bytes(self, *, ttl: bool = False) -> np.ndarray:
+        """What each distinct read takes in Redis: key, value, object headers, dictionary entries."""
+        return redis_entry_bytes(self.reads["key_bytes"].to_numpy(), self.reads["value_bytes"].to_numpy(), ttl=ttl)
+
+    @property
+    def working_set_bytes(self) -> int:
+        """Every distinct read cached at once, priced as Redis stores it."""
+        return int(self.entry_bytes().sum())
 
     def summary(self) -> pd.DataFrame:
         """Per query: requests, share, distinct keys, mean value bytes, median latency, and the writes' reach."""
