@@ -23,6 +23,9 @@ _CLASSES = {
 }
 POLICIES = (*_CLASSES, "sampled-lru")
 OPTIMUM = "belady"
+# libCacheSim 0.3.5's implementations that crashed the process (segmentation fault) here when objects were
+# removed (invalidations, expiries) or updated: simulated in a child process, a crash reported, not fatal
+FRAGILE = frozenset({"wtinylfu", "slru", "lecar", "lfuda"})
 REDIS_SAMPLES = 5  # Redis's default maxmemory-samples
 
 

@@ -8,6 +8,7 @@ the ceiling, :meth:`CacheResults.ceiling_violations` lists every configuration w
 from __future__ import annotations
 
 import html
+import multiprocessing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from matplotlib.axes import Axes
 from tqdm.auto import tqdm
 
 from workbench.cache import plots
-from workbench.cache.policies import OPTIMUM, policy_names
+from workbench.cache.policies import FRAGILE, OPTIMUM, policy_names
 from workbench.cache.simulate import (
     INVALIDATIONS,
     STRATEGIES,
@@ -150,10 +151,17 @@ def simulate(trace: Trace, *, policies: str | Sequence[str] = ("lru", "arc", "s3
                 for ttl in {c.ttl_s is not None for c in configs}}
     rows, splits = [], []
     for config in tqdm(configs, desc="simulate", disable=not progress, leave=False):
-        outcome: Outcome = run(prepared[config.ttl_s is not None], config)
+        simulated = prepared[config.ttl_s is not None]
+        outcome = _isolated(simulated, config) if config.policy in FRAGILE else run(simulated, config)
+        if isinstance(outcome, str):
+            notes.append(outcome)
+            rows.append({c: getattr(config, c) for c in CONFIG_COLUMNS} | {"error": outcome})
+            continue
         rows.append(outcome.row)
         splits.append(outcome.by_query.assign(**{c: getattr(config, c) for c in CONFIG_COLUMNS}))
     frame = pd.DataFrame(rows)
+    if "error" in frame:
+        frame = frame[frame["error"].isna()].drop(columns="error").reset_index(drop=True)
     frame.insert(3, "size", [format_size(s) for s in frame["size_bytes"]])
     by_query = pd.concat(splits).rename_axis("query").reset_index()
     options = {"flush_delay_s": flush_delay_s, "refresh_at": refresh_at, "entry_overhead": entry_overhead}
@@ -166,6 +174,29 @@ def simulate(trace: Trace, *, policies: str | Sequence[str] = ("lru", "arc", "s3
         results.notes.append(f"{int(frame['ttl_conflicts'].sum())} copies were reloaded in the TTL step where their "
                              f"predecessor expired and may have been removed early (see the simulate module doc)")
     return results
+
+
+def _isolated(prepared: Prepared, config: Config) -> Outcome | str:
+    """Run one configuration in a forked child, so that a crash inside libCacheSim ends the child only."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(prepared, config, sender), daemon=True)
+    child.start()
+    sender.close()
+    try:
+        outcome = receiver.recv()
+    except EOFError:
+        outcome = None
+    child.join()
+    if outcome is None:
+        return (f"libCacheSim's {config.policy} crashed (exit code {child.exitcode}) on {config.strategy}, "
+                f"{config.invalidation}, TTL {config.ttl_s}, {format_size(config.size_bytes)}: no row for it")
+    return outcome
+
+
+def _child(prepared: Prepared, config: Config, sender: Any) -> None:
+    sender.send(run(prepared, config))
+    sender.close()
 
 
 def _configs(policies: list[str], strategies: list[str], sizes: list[int], ttls: list[float | None],
