@@ -133,8 +133,7 @@ def replay(trace: Trace, engine: Engine, *, size: str | int, ttl_s: float | None
     if not speed > 0:
         raise WorkbenchError(f"speed={speed}: trace seconds per wall second must be positive")
     if trace.workload is None:
-        raise WorkbenchError("this trace has no workload attached (it was loaded from files): build it with "
-                             "trace(...) to replay it")
+        raise WorkbenchError("this trace has no workload attached: build it with trace(...) to replay it")
     count = len(trace) if requests is None else min(int(requests), len(trace))
     if count < 1:
         raise WorkbenchError(f"requests={requests}: replay at least one request")

@@ -31,7 +31,7 @@ from workbench.cache.simulate import (
     run,
 )
 from workbench.cache.sizes import format_size, parse_size
-from workbench.cache.trace import Trace
+from workbench.cache.trace import READ, Trace
 from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.safe_display import safe_html
 
@@ -139,7 +139,7 @@ def simulate(trace: Trace, *, policies: str | Sequence[str] = ("lru", "arc", "s3
     invalidation_list = _names(invalidation, INVALIDATIONS, "invalidation")
     if not size_list:
         raise WorkbenchError("no cache sizes given: name at least one, e.g. sizes=['10MB']")
-    if not (trace.requests["op"] == 0).any():
+    if not (trace.requests["op"] == READ).any():
         raise WorkbenchError("the trace has no reads: a cache has nothing to serve")
     if not 0 < refresh_at < 1:
         raise WorkbenchError(f"refresh_at={refresh_at}: refresh-ahead starts at a fraction of the TTL in (0, 1)")

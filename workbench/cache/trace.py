@@ -110,21 +110,6 @@ class Trace:
                    "makes_stale"]
         return table[columns].sort_values("requests", ascending=False).reset_index(drop=True)
 
-    def save(self, path: str | Path) -> Path:
-        """The trace as Parquet files in folder ``path`` (``requests``, ``reads``, ``writes``, ``reach``...)."""
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.requests.to_parquet(folder / "requests.parquet")
-        self.reads.to_parquet(folder / "reads.parquet")
-        self.writes.to_parquet(folder / "writes.parquet")
-        pd.DataFrame({"indices": self.indices}).to_parquet(folder / "reach.parquet")
-        pd.DataFrame({"indptr": self.indptr}).to_parquet(folder / "reach_indptr.parquet")
-        self.blanket.to_parquet(folder / "blanket.parquet")
-        self.relations.to_parquet(folder / "relations.parquet")
-        pd.Series(self.queries, name="query").to_frame().to_parquet(folder / "queries.parquet")
-        pd.DataFrame([{k: str(v) for k, v in self.info.items()}]).to_parquet(folder / "info.parquet")
-        return folder
-
     def __repr__(self) -> str:
         reads = int((self.requests["op"] == READ).sum())
         return (f"<Trace {self.info.get('domain', '?')} on {self.info.get('engine', '?')}: {len(self)} requests "
@@ -250,24 +235,26 @@ def _keys(query: Query, params: list[tuple]) -> list[str]:
     return (query.name + "(" + text + ")").tolist()
 
 
-def _batched(select: exp.Expression, names: list[str], params: list[tuple], dialect: str, *,
-             lateral: bool = True) -> str:
+def _batched(select: exp.Expression, names: list[str], params: list[tuple], dialect: str) -> str:
     """``select`` run once per parameter tuple in one statement: the tuples as ``VALUES`` numbered ``_i``,
-    each placeholder a column of them, the statement a ``LATERAL`` subquery (or joined in directly)."""
+    each placeholder a column of them, the statement a ``LATERAL`` subquery."""
     values = _values_of(names, params)
+    inner = _parameters_as_columns(select, names)
+    subquery = exp.Lateral(this=exp.Subquery(this=inner), alias=exp.TableAlias(this=exp.to_identifier("_q")))
+    star = exp.Column(this=exp.Star(), table=exp.to_identifier("_q"))
+    outer = exp.select(exp.column("_i", table="_p"), star).from_(values).join(subquery, join_type="cross")
+    return outer.sql(dialect)
+
+
+def _parameters_as_columns(select: exp.Expression, names: list[str]) -> exp.Expression:
+    """Each ``:name`` placeholder as the column ``_p._v_name`` of the VALUES list of parameter tuples."""
 
     def bind(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Placeholder) and node.name in names:
             return exp.column(f"_v_{node.name}", table="_p")
         return node
 
-    inner = select.transform(bind)
-    if not lateral:
-        return inner.sql(dialect)
-    subquery = exp.Lateral(this=exp.Subquery(this=inner), alias=exp.TableAlias(this=exp.to_identifier("_q")))
-    star = exp.Column(this=exp.Star(), table=exp.to_identifier("_q"))
-    outer = exp.select(exp.column("_i", table="_p"), star).from_(values).join(subquery, join_type="cross")
-    return outer.sql(dialect)
+    return select.transform(bind)
 
 
 def _values_of(names: list[str], params: list[tuple]) -> exp.Values:
@@ -421,15 +408,8 @@ def _touched(engine: Engine, query: Query, shape: WriteShape, params: list[tuple
         place = (written.this if isinstance(written, exp.Schema) else written).copy().as_("_w")
         select = exp.select(*[e.as_(f"_t{i}") for i, e in enumerate(outputs)], exp.column("_i", table="_p"))
         select = select.from_(_values_of(list(query.params), params)).join(place, on=on)
-    names = list(query.params)
-
-    def bind(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Placeholder) and node.name in names:
-            return exp.column(f"_v_{node.name}", table="_p")
-        return node
-
     try:
-        touched = engine.query(select.transform(bind).sql(engine.dialect))
+        touched = engine.query(_parameters_as_columns(select, list(query.params)).sql(engine.dialect))
     except WorkbenchError as error:
         raise WorkbenchError(f"write {query.name!r} (line {query.line}): cannot find the rows it touches: "
                              f"{error}") from error

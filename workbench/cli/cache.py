@@ -6,6 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.cache import CacheResults
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
@@ -70,7 +74,8 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(results, out: Path, plt) -> None:
+def _write(results: CacheResults, out: Path, plt: Any) -> None:
+    """results.parquet and the three plots as PNG."""
     results.to_parquet(out / "results.parquet")
     for name in ("miss_ratio_curve", "staleness_vs_ttl", "db_load"):
         axes = getattr(results, name)(plt.subplots(figsize=(8, 4.5))[1])
