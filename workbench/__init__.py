@@ -3,10 +3,11 @@
 The curated API a notebook needs: sketch or import a schema (``sketch``, ``from_ddl``), see it
 (``er_diagram``), translate it (``to_ddl``), fill it with data (``generate``, or a sample ``domain``),
 load it into DuckDB or PostgreSQL (``connect``), compare designs (``Study``), read plans (``explain``),
-get advice (``lint``, ``advise``), and evolve a design (``diff``, ``plan_migration``). ``__all__`` stays sorted.
+get advice (``lint``, ``advise``), evolve a design (``diff``, ``plan_migration``), measure a cache in front
+of it (``cache.trace``, ``cache.simulate``, ``cache.replay``) and isolate tenants (``security``).
+``__all__`` stays sorted.
 """
 
-from workbench import security
 from workbench.advisor import advise, lint, lint_workload
 from workbench.bench import IndexSpec, Study, Variant
 from workbench.datagen import generate
@@ -37,6 +38,7 @@ __all__ = [
     "WorkbenchError",
     "Workload",
     "advise",
+    "cache",
     "connect",
     "diff",
     "domain",
@@ -59,3 +61,12 @@ __all__ = [
 
 _register_display()
 _quiet_sqlglot_fallbacks()
+
+
+def __getattr__(name: str) -> object:
+    """``wb.cache`` (libCacheSim, the Redis client) and ``wb.security`` load on first use only."""
+    if name in ("cache", "security"):
+        import importlib
+
+        return importlib.import_module(f"workbench.{name}")
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

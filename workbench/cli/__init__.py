@@ -23,7 +23,7 @@ from workbench.cli.signals import exit_on_termination
 from workbench.errors import WorkbenchError
 
 # workbench.cli.<module>, in `workbench --help` order
-MODULES = ("schema", "data", "lint", "study", "advise", "migrate", "sandboxes", "generate", "secure")
+MODULES = ("schema", "data", "lint", "study", "advise", "migrate", "sandboxes", "generate", "secure", "cache")
 BAD_INPUT, INTERNAL, BROKEN_PIPE, INTERRUPTED = 2, 70, 141, 130
 
 

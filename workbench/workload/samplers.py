@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -38,6 +39,11 @@ class Sampler:
 
     def draw(self, rng: np.random.Generator) -> Any:
         raise NotImplementedError
+
+    def draw_many(self, rng: np.random.Generator, count: int) -> list[Any]:
+        """``count`` values from the same distribution as :meth:`draw`, vectorised where the sampler can be
+        (a million-request cache trace draws its parameters this way)."""
+        return [self.draw(rng) for _ in range(count)]
 
 
 @dataclass
@@ -69,8 +75,18 @@ class Pick(ColumnSampler):
     def draw(self, rng: np.random.Generator) -> Any:
         if self.skew <= 0:
             return self.values[int(rng.integers(len(self.values)))]
+        return self.values[int(rng.choice(len(self.values), p=self._weights()))]
+
+    def draw_many(self, rng: np.random.Generator, count: int) -> list[Any]:
+        if self.skew <= 0:
+            chosen = rng.integers(len(self.values), size=count)
+        else:
+            chosen = rng.choice(len(self.values), size=count, p=self._weights())
+        return _pick(self.values, chosen)
+
+    def _weights(self) -> np.ndarray:
         ranks = np.arange(1, len(self.values) + 1, dtype=float) ** -self.skew
-        return self.values[int(rng.choice(len(self.values), p=ranks / ranks.sum()))]
+        return ranks / ranks.sum()
 
 
 @dataclass
@@ -87,6 +103,9 @@ class Word(ColumnSampler):
     def draw(self, rng: np.random.Generator) -> Any:
         return self.values[int(rng.integers(len(self.values)))]
 
+    def draw_many(self, rng: np.random.Generator, count: int) -> list[Any]:
+        return _pick(self.values, rng.integers(len(self.values), size=count))
+
 
 @dataclass
 class Recent(ColumnSampler):
@@ -97,6 +116,10 @@ class Recent(ColumnSampler):
     def draw(self, rng: np.random.Generator) -> Any:
         latest = max(self.values)
         return latest - timedelta(seconds=float(rng.uniform(0, self.days * 86_400)))
+
+    def draw_many(self, rng: np.random.Generator, count: int) -> list[Any]:
+        latest = max(self.values)
+        return [latest - timedelta(seconds=float(s)) for s in rng.uniform(0, self.days * 86_400, size=count)]
 
 
 @dataclass
@@ -109,6 +132,9 @@ class Between(Sampler):
     def draw(self, rng: np.random.Generator) -> Any:
         return int(rng.integers(self.low, self.high + 1))
 
+    def draw_many(self, rng: np.random.Generator, count: int) -> list[Any]:
+        return rng.integers(self.low, self.high + 1, size=count).tolist()
+
 
 @dataclass
 class Choice(Sampler):
@@ -119,6 +145,9 @@ class Choice(Sampler):
     def draw(self, rng: np.random.Generator) -> Any:
         return self.options[int(rng.integers(len(self.options)))]
 
+    def draw_many(self, rng: np.random.Generator, count: int) -> list[Any]:
+        return _pick(self.options, rng.integers(len(self.options), size=count))
+
 
 @dataclass
 class Constant(Sampler):
@@ -126,6 +155,16 @@ class Constant(Sampler):
 
     def draw(self, rng: np.random.Generator) -> Any:
         return self.value
+
+    def draw_many(self, rng: np.random.Generator, count: int) -> list[Any]:
+        return [self.value] * count
+
+
+def _pick(values: Sequence[Any], chosen: np.ndarray) -> list[Any]:
+    """The values at the chosen positions, as the Python values the column holds (not numpy scalars)."""
+    column = np.empty(len(values), dtype=object)
+    column[:] = list(values)
+    return column[chosen].tolist()
 
 
 COLUMN_SAMPLERS: dict[str, type[ColumnSampler]] = {"pick": Pick, "word": Word, "recent": Recent}
