@@ -3,7 +3,8 @@
 The curated API a notebook needs: sketch or import a schema (``sketch``, ``from_ddl``), see it
 (``er_diagram``), translate it (``to_ddl``), fill it with data (``generate``, or a sample ``domain``),
 load it into DuckDB or PostgreSQL (``connect``), compare designs (``Study``), read plans (``explain``),
-and get advice (``lint``, ``advise``). ``__all__`` stays sorted.
+and get advice (``lint``, ``advise``); ``explore`` opens an interactive panel on any of them.
+``__all__`` stays sorted.
 """
 
 from workbench.advisor import advise, lint, lint_workload
@@ -19,6 +20,7 @@ from workbench.plans import explain
 from workbench.schema.dbml import from_dbml
 from workbench.schema.model import Schema, Table
 from workbench.schema.sketch import sketch
+from workbench.ui import explore
 from workbench.ui.display import register as _register_display
 from workbench.workload import Workload
 
@@ -39,6 +41,7 @@ __all__ = [
     "domains",
     "er_diagram",
     "explain",
+    "explore",
     "from_dbml",
     "from_ddl",
     "generate",

@@ -18,7 +18,6 @@ import pandas as pd
 import pyarrow as pa
 from psycopg import sql as pgsql
 from sqlglot import exp
-from tqdm.auto import tqdm
 
 from workbench.advisor.candidates import Candidate
 from workbench.advisor.index_usage import planned_indexes
@@ -26,6 +25,7 @@ from workbench.bench.writes import insert_sample
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
 from workbench.plans import explain
+from workbench.progress import tqdm
 from workbench.schema.model import Schema
 from workbench.workload import Query, Workload
 
@@ -64,6 +64,7 @@ class Evaluator:
         self.build_seconds: dict[str, float] = {}
         self.executions = 0  # statements timed (warm-ups included), to show what the cache saves
         self._built: dict[str, Candidate] = {}
+        self._building: Candidate | None = None
         self._costs: dict[tuple[str, frozenset[str]], float | None] = {}
         self._times: dict[tuple[str, frozenset[str]], Timing] = {}
         self._rechecked: dict[tuple[str, frozenset[str]], float] = {}  # median ms over a re-check's rounds
@@ -206,8 +207,10 @@ class Evaluator:
             self.engine.drop_index(self.schema, candidate.table, candidate.index)
         for key, candidate in wanted.items():
             if key not in self._built:
+                self._building = candidate  # an interruption right after the build still drops it (close)
                 self.build_seconds[key] = self.engine.build_index(self.schema, candidate.table, candidate.index)
                 self._built[key] = candidate
+                self._building = None
                 if key not in self.sizes:
                     self.sizes[key] = self._bytes(candidate)
                 self._bar.update()
@@ -226,8 +229,23 @@ class Evaluator:
         """Drop every index built here: the engine is left as it was found."""
         try:
             self.use(frozenset())
+            if self._building is not None:
+                candidate, self._building = self._building, None
+                name = self.engine.index_name(self.schema, candidate.table, candidate.index)
+                if name.lower() in {i.lower() for i in self.engine.index_sizes()["index"]}:
+                    self.engine.drop_index(self.schema, candidate.table, candidate.index)
         finally:
             self._bar.close()
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Close; after an interruption (the kernel's stop button) on a new connection first: the old one may
+        have stopped between two statements of a transaction, where a drop would never be committed."""
+        if kind is not None and not issubclass(kind, Exception):
+            self.engine.reconnect()
+        self.close()
 
     def _warm(self) -> None:
         """Before the first measurement, VACUUM (PostgreSQL: a fresh load has no visibility map, so

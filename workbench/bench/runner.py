@@ -28,7 +28,6 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
-from tqdm.auto import tqdm
 
 from workbench.bench.machine import engine_info, machine
 from workbench.bench.partition_load import layout
@@ -37,6 +36,7 @@ from workbench.bench.store import Store, now
 from workbench.bench.writes import insert_rate, insert_sample
 from workbench.engines import Engine, connect
 from workbench.errors import WorkbenchError
+from workbench.progress import tqdm
 
 PHASES = ("cold", "warmup", "measure")
 _STATEMENTS = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE")

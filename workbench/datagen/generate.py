@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from tqdm.auto import tqdm
 
 from workbench.datagen import keys
 from workbench.datagen.checks import CheckRules, parse_checks
@@ -24,6 +23,7 @@ from workbench.datagen.plan import FKRef, plan, with_partition_keys
 from workbench.datagen.spec import DataSpec, ForeignKeySpec
 from workbench.datagen.types import resolve_type
 from workbench.errors import WorkbenchError
+from workbench.progress import tqdm
 from workbench.schema.model import Column, ForeignKey, Schema, Table
 
 NULLABLE_FK_NULLS = 0.1  # default share of nulls in a nullable foreign key

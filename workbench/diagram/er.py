@@ -20,6 +20,7 @@ from workbench.diagram.labels import COLUMN_MODES
 from workbench.diagram.mermaid import to_mermaid
 from workbench.diagram.relations import neighbourhood, relationships
 from workbench.errors import UnknownNameError, WorkbenchError
+from workbench.safe_display import png_base64
 from workbench.schema.model import Schema, Table, View
 
 GROUPINGS = ("schema", "area")
@@ -30,6 +31,7 @@ LIMITS = ("-Gmclimit=0.1", "-Gnslimit=0.5", "-Gnslimit1=0.5", "-Gsearchsize=10",
 BIG = 60  # tables above which the "key columns only" step is worth taking
 LAST_RESORT_FLOOR = 15.0  # seconds the final, trivial layout always gets
 RASTER_FLOOR = 120.0  # seconds a PNG or PDF of an already working layout may take
+DISPLAY_INCHES = "40,40"  # a displayed PNG is scaled down to fit (a file written by render() is not)
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
@@ -61,6 +63,7 @@ class ERDiagram:
     def __init__(self, content: Content, style: Style, engine: str, time_limit: float, title: str):
         self.content, self.style, self.engine, self.time_limit, self.title = content, style, engine, time_limit, title
         self._layout: Layout | None = None
+        self._png: bytes | None = None
 
     @property
     def source(self) -> str:
@@ -80,6 +83,12 @@ class ERDiagram:
 
     def svg(self) -> str:
         return self.layout().svg
+
+    def png(self) -> bytes:
+        """The drawing as PNG for display (rendered once, then kept), scaled down to fit 40 x 40 inches."""
+        if self._png is None:
+            self._png = self._raster("png", (f"-Gsize={DISPLAY_INCHES}",))
+        return self._png
 
     def layout(self) -> Layout:
         """Lay out once (cached), stepping down the fallback ladder while attempts fail."""
@@ -116,22 +125,25 @@ class ERDiagram:
         elif kind == "dot":
             path.write_text(build(self.content, attempt.style).source, encoding="utf-8")
         else:
-            data = renderer.convert(build(self.content, attempt.style).source, kind, engine=attempt.engine,
-                                    args=attempt.args, timeout=max(self.time_limit, RASTER_FLOOR))
-            path.write_bytes(data)
+            path.write_bytes(self._raster(kind))
         return path
 
-    def _repr_svg_(self) -> str | None:
-        try:
-            return self.svg()
-        except Exception:  # display never raises; _repr_mimebundle_ says why
-            return None
+    def _raster(self, kind: str, extra: tuple[str, ...] = ()) -> bytes:
+        attempt = self.layout().attempt
+        return renderer.convert(build(self.content, attempt.style).source, kind, engine=attempt.engine,
+                                args=(*attempt.args, *extra), timeout=max(self.time_limit, RASTER_FLOOR))
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
+        """SVG for a trusted notebook, PNG for an untrusted one (which refuses SVG); never raises."""
         try:
-            return {"image/svg+xml": self.svg()}
+            bundle = {"image/svg+xml": self.svg(), "text/plain": repr(self)}
         except Exception as error:  # display never raises: explain instead
             return {"text/plain": f"could not draw the ER diagram: {type(error).__name__}: {error}"}
+        try:
+            bundle["image/png"] = png_base64(self.png())
+        except Exception as error:  # the SVG still shows where the notebook is trusted
+            bundle["text/plain"] += f" (no PNG: {type(error).__name__}: {error})"
+        return bundle
 
     def __repr__(self) -> str:
         shown = f"{len(self.content.tables)} tables, {len(self.content.relationships)} foreign keys"
