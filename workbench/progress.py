@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tqdm import autonotebook
 from tqdm.auto import tqdm as _auto
 
-if autonotebook.tqdm.__module__ == "tqdm.notebook":  # running in a Jupyter kernel with ipywidgets
+if any(kind.__module__ == "tqdm.notebook" for kind in _auto.__mro__):  # a Jupyter kernel with ipywidgets
     from IPython.display import display
 
     class tqdm(_auto):

@@ -35,6 +35,7 @@ class Panel:
 
     def __init__(self) -> None:
         self.message = widgets.HTML()
+        self.note = ""  # the message line as plain text ("" when all is well)
         self.controls: dict[str, widgets.ValueWidget] = {}
         self.widget: widgets.Box = widgets.VBox()
         self.pictures: dict[str, Callable[[], bytes]] = {}  # each picture shown, as PNG, for the static view
@@ -74,6 +75,7 @@ class Panel:
         self.updates += 1
 
     def say(self, text: str, kind: str = "info") -> None:
+        self.note = text
         self.message.value = "" if not text else (
             f"<div style='{STYLES[kind]};white-space:pre-wrap'>{html.escape(text)}</div>")
 
@@ -110,7 +112,8 @@ class Panel:
         return bundle
 
     def __repr__(self) -> str:
-        state = ", ".join(f"{name}={_shown(control.value)}" for name, control in self.controls.items())
+        state = ", ".join(f"{name}={_shown(getattr(control, 'label', control.value))}"
+                          for name, control in self.controls.items())
         return f"<{type(self).__name__} {state}>"
 
 
