@@ -35,9 +35,9 @@ class AdvicePanel(Panel):
         self.chosen = html_box()
         self.statements = html_box()
         self.savings = html_box()
-        self.assemble([self.controls["budget"], self.summary,
-                       widgets.HBox([widgets.VBox([self.plot], layout=widgets.Layout(width="50%")), self.chosen]),
-                       self.statements, self.savings])
+        self.assemble([self.controls["budget"]], [
+            self.summary, widgets.HBox([widgets.VBox([self.plot], layout=widgets.Layout(width="50%")), self.chosen]),
+            self.statements, self.savings])
         self.refresh()
 
     @property

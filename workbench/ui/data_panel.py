@@ -60,12 +60,10 @@ class DataPanel(Panel):
         self._sync_choices()
         c = self.controls
         c["table"].observe(self._table_changed, names="value")
-        self.assemble([
-            widgets.HBox([self.scale, self.seed, self.reload]), self.progress, self.counts,
-            widgets.HBox([c["table"], c["column"], c["fanout"]]),
-            widgets.HBox([widgets.VBox([self.distribution, self.stats]),
-                          widgets.VBox([self.fanout, self.fanout_stats])]),
-        ], watch=("column", "fanout"))
+        self.assemble([widgets.HBox([self.scale, self.seed, self.reload]), self.progress, self.counts,
+                       widgets.HBox([c["table"], c["column"], c["fanout"]])],
+                      [widgets.HBox([widgets.VBox([self.distribution, self.stats]),
+                                     widgets.VBox([self.fanout, self.fanout_stats])])], watch=("column", "fanout"))
         if self._missing_tables():
             self.load()
         else:

@@ -54,11 +54,12 @@ class Panel:
 
     # -- shared behaviour ----------------------------------------------------------------------------
 
-    def assemble(self, rows: Iterable[widgets.Widget], *, watch: Iterable[str] | None = None) -> None:
-        """Lay the panel out (title, ``rows``, message) and redraw when a control in ``watch`` (default: all)
-        changes."""
+    def assemble(self, controls: Iterable[widgets.Widget], views: Iterable[widgets.Widget], *,
+                 watch: Iterable[str] | None = None) -> None:
+        """Lay the panel out (title, rows of controls, the message line, the views) and redraw when a control
+        in ``watch`` (default: all) changes."""
         heading = widgets.HTML(f"<b>{html.escape(self.title)}</b>")
-        self.widget.children = (heading, *rows, self.message)
+        self.widget.children = (heading, *controls, self.message, *views)
         for name in self.controls if watch is None else watch:
             self.controls[name].observe(self._changed, names="value")
 

@@ -49,8 +49,7 @@ class ResultsPanel(Panel):
         self.plan_view = html_box()
         self.plan_picture = image()
         c = self.controls
-        self.assemble([
-            widgets.HBox([c["query"], c["engine"]]), c["metric"],
+        self.assemble([widgets.HBox([c["query"], c["engine"]]), c["metric"]], [
             widgets.HBox([c["variants"], widgets.VBox([self.plot], layout=widgets.Layout(width="70%"))]),
             self.table, widgets.HBox([c["plan"], c["compare"]]), self.plan_view, self.plan_picture,
         ])

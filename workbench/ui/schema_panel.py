@@ -68,13 +68,10 @@ class SchemaPanel(Panel):
         for button, kind in zip(buttons, EXPORTS, strict=True):
             button.on_click(lambda _, kind=kind: self._export_clicked(kind))
         c = self.controls
-        self.assemble([
-            widgets.HBox([c["table"], c["depth"], c["area"]]),
-            widgets.HBox([c["layout"], c["detail"], *buttons]),
-            self.exported,
-            widgets.HBox([widgets.VBox([self.picture, self.caption], layout=widgets.Layout(width="58%")),
-                          self.side]),
-        ])
+        self.assemble([widgets.HBox([c["table"], c["depth"], c["area"]]),
+                       widgets.HBox([c["layout"], c["detail"], *buttons]), self.exported],
+                      [widgets.HBox([widgets.VBox([self.picture, self.caption], layout=widgets.Layout(width="58%")),
+                                     self.side])])
         self.refresh()
         if lint_problem:
             self.say(lint_problem, "note")
@@ -85,9 +82,7 @@ class SchemaPanel(Panel):
         table = self._table()
         self.diagram = self._diagram(table)
         self.show("diagram", self.picture, self.diagram.png, svg=self.diagram.svg())
-        fallbacks = "".join(f"<li>{html.escape(f)}</li>" for f in self.diagram.fallbacks)
-        self.caption.value = (f"<small>{html.escape(repr(self.diagram))}</small>"
-                              + (f"<ul><small>{fallbacks}</small></ul>" if fallbacks else ""))
+        self.caption.value = _caption(self.diagram, table, self.controls["depth"].value)
         self.side.value = self._side(table)
 
     def static_html(self) -> str:
@@ -146,7 +141,7 @@ class SchemaPanel(Panel):
     def _state(self) -> str:
         c = self.controls
         table = c["table"].value.strip()
-        parts = [f"around {table}, {c['depth'].value} hops" if table else "whole schema"]
+        parts = [f"around {table}, {hops(c['depth'].value)}" if table else "whole schema"]
         if c["area"].value != ALL_AREAS:
             parts.append(f"area {c['area'].value}")
         return ", ".join([*parts, c["layout"].value, c["detail"].value])
@@ -158,6 +153,21 @@ class SchemaPanel(Panel):
             self.say(f"could not export {kind}: {type(error).__name__}: {error}", "error")
             return
         self.exported.value = f"<small>wrote {link(path)} ({path.stat().st_size:,} bytes)</small>"
+
+
+def hops(depth: int) -> str:
+    return f"{depth} hop" + ("" if depth == 1 else "s")
+
+
+def _caption(diagram: ERDiagram, table: Table | None, depth: int) -> str:
+    """What the drawing holds and how it was laid out (and what the layout had to give up)."""
+    content = diagram.content
+    shown = f"{len(content.tables)} tables, {len(content.relationships)} foreign keys"
+    shown += f", {len(content.views)} views" if content.views else ""
+    where = f"within {hops(depth)} of {table.key}" if table else "the whole schema"
+    fallbacks = "".join(f"<li>{html.escape(f)}</li>" for f in diagram.fallbacks)
+    return (f"<small>{html.escape(f'{shown}: {where}; layout {diagram.layout_used}')}</small>"
+            + (f"<ul><small>{fallbacks}</small></ul>" if fallbacks else ""))
 
 
 def _findings_html(findings: list[Finding], title: str) -> str:
