@@ -172,14 +172,14 @@ def test_data_panel_shows_distribution_and_fanout_and_reloads():
     shop = wb.domain("ecommerce")
     panel = wb.explore(shop, engine="duckdb", seed=42, table="orders")
     assert message(panel) == "" and "scale ci, seed 42" in panel.counts.value
-    assert panel.controls["column"].value == "order_id" and panel.controls["fanout"].value[0] == "public.orders"
+    assert panel.controls["column"].value == "customer_id" and panel.controls["fanout"].value[0] == "public.orders"
     before = panel.distribution.value
     panel.set(column="status")
     assert panel.distribution.value != before and "5 distinct" in panel.stats.value
     panel.set(fanout=("public.order_items", ("order_id",), "public.orders"))
     assert "order_items per orders (order_id): median" in panel.fanout_stats.value
     panel.set(table="public.customers")
-    assert panel.controls["column"].value == "customer_id" and "orders per customers" in panel.fanout_stats.value
+    assert panel.controls["column"].value == "email" and "orders per customers" in panel.fanout_stats.value
     panel.set(column="city")
     assert "NULL" in panel.stats.value
     old = panel.engine

@@ -183,7 +183,7 @@ class Advice:
     def _summary(self) -> str:
         return (f"{len(self.recommendations)} indexes ({self.storage_bytes / MB:.1f} of {self.budget_bytes / MB:g} MB)"
                 f" save {self.saved_pct:.0f}% of the weighted workload time ({self.before_ms:.1f} -> "
-                f"{self.after_ms:.1f} ms); {len(self.drops)} indexes to drop")
+                f"{self.after_ms:.1f} ms); {len(self.drops)} index{'' if len(self.drops) == 1 else 'es'} to drop")
 
     def __repr__(self) -> str:
         return f"<Advice {self.engine}: {self._summary()}>"

@@ -204,13 +204,17 @@ class Results:
 
     # -- display --------------------------------------------------------------------------------------
 
-    def __repr__(self) -> str:
+    def describe(self) -> str:
+        """``Results 'name': 40 executions, 4 variants x 1 queries on postgres`` (and failures, incompleteness)."""
         frame = self.executions
         variants = len({*self.variants["variant"], *frame["variant"]})
-        return (f"<Results {self.name!r}: {len(frame):,} executions, {variants} variants x "
+        return (f"Results {self.name!r}: {len(frame):,} executions, {variants} variants x "
                 f"{frame['query'].nunique()} queries on {', '.join(map(str, pd.unique(frame['engine']))) or '-'}"
                 f"{f'; {len(self.failures())} failures' if self._has_failures() else ''}"
-                f"{'' if self.complete else f'; {INCOMPLETE}'}>")
+                f"{'' if self.complete else f'; {INCOMPLETE}'}")
+
+    def __repr__(self) -> str:
+        return f"<{self.describe()}>"
 
     def _repr_html_(self) -> str:
         return safe_html(Results._html, self)
@@ -220,7 +224,7 @@ class Results:
             f"<h4>Summary (measured, ms)</h4>{frame_html(self.summary())}"
             f"<h4>Winners vs {html.escape(self.baseline)}</h4>{frame_html(self.winners())}")
         warning = "" if self.complete else f"<p style='color:#a00'><b>{html.escape(INCOMPLETE)}</b></p>"
-        return (f"{_STYLE}<div class='wb-results'><p><b>{html.escape(repr(self))}</b></p>{warning}{measured}"
+        return (f"{_STYLE}<div class='wb-results'><p><b>{html.escape(self.describe())}</b></p>{warning}{measured}"
                 f"<h4>Failures</h4>{frame_html(self.failures(), empty='none')}</div>")
 
     def _has_failures(self) -> bool:

@@ -104,7 +104,7 @@ class DataPanel(Panel):
                          "press reload, or load them with domain.load(engine)")
         counts = self.engine.row_counts()
         self.counts.value = "<small>" + html.escape(
-            f"{self.engine!r}{f' ({self.loaded})' if self.loaded else ''}: "
+            f"{self.engine.name}{f' ({self.loaded})' if self.loaded else ''}: "
             + ", ".join(f"{self._name(key)} {rows:,}" for key, rows in counts.items() if not key.startswith("_"))
             + " rows") + "</small>"
         table = self.schema.table(self.controls["table"].value)
@@ -194,6 +194,9 @@ class DataPanel(Panel):
                 control = self.controls[name]
                 control.options = options
                 control.index = 0 if options else None
+            keys = set(table.primary_key.columns) if table.primary_key else set()
+            column = self.controls["column"]  # start on a column that says something (not the numbered key)
+            column.value = next((c.name for c in table.columns if c.name not in keys), column.value)
         finally:
             self._syncing = False
 
@@ -266,8 +269,8 @@ def _fanout(ax, counts: np.ndarray, what: str, child: str, parent: str):
     ax.bar(values, frequency, width=0.8 if len(values) < 60 else 1.0, color="tab:orange")
     if frequency.max() > 50 * max(frequency.min(), 1):
         ax.set_yscale("log")
-    ax.set_xlabel(f"{child} rows per {parent} row")
-    ax.set_ylabel(f"{parent} rows")
+    ax.set_xlabel(f"{child} per row of {parent}")
+    ax.set_ylabel(f"rows of {parent}" + (" (log scale)" if ax.get_yscale() == "log" else ""))
     ax.set_title(f"fan-out: {what}", fontsize="small")
     return ax
 

@@ -35,6 +35,9 @@ def statements(answer: str, kinds: tuple[type[exp.Expression], ...], what: str, 
     except SqlglotError as error:
         raise AnswerProblem(f"the answer does not parse as {dialect} SQL: {str(error).splitlines()[0]}",
                             f"check the syntax near the place named; {hint}") from error
+    for statement in parsed:  # the answer's comments (the starter's "-- your ...") are not part of it
+        for node in statement.walk():
+            node.pop_comments()
     found = [s for s in parsed if isinstance(s, kinds)]
     if not found:
         kinds_seen = ", ".join(sorted({type(s).__name__.upper() for s in parsed})) or "nothing"
