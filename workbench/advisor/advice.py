@@ -60,20 +60,6 @@ class Drop:
     statement: str
     index: Index | None = field(default=None, repr=False, compare=False)  # the model's index
 
-    def curve(self) -> pd.DataFrame:
-        """The advice at every budget measured with it (``advise(..., budgets_mb=[...])``), one row each:
-        ``budget_mb, storage_mb, indexes, workload_ms, no_index_ms, pct_of_no_index``."""
-        rows = [(budget, a.storage_bytes / MB, len(a.recommendations), a.after_ms, a.before_ms,
-                 100 * a.after_ms / a.before_ms if a.before_ms else 100.0) for budget, a in self.by_budget.items()]
-        return pd.DataFrame(rows, columns=CURVE_COLUMNS)
-
-    def explore(self) -> Any:
-        """A panel: a storage-budget slider over the measured curve; the chosen set, its SQL and the
-        per-query savings follow the slider without measuring again (see :mod:`workbench.ui.advice`)."""
-        from workbench.ui import explore
-
-        return explore(self)
-
     def to_dict(self) -> dict:
         return {"table": self.table, "name": self.name, "reason": self.reason, "statement": self.statement}
 
@@ -140,7 +126,7 @@ class Advice:
 
     def explore(self) -> Any:
         """A panel: a storage-budget slider over the measured curve; the chosen set, its SQL and the
-        per-query savings follow the slider without measuring again (see :mod:`workbench.ui.advice`)."""
+        per-query savings follow the slider without measuring again (see :mod:`workbench.ui.advice_panel`)."""
         from workbench.ui import explore
 
         return explore(self)
