@@ -203,8 +203,9 @@ class Evaluator:
         """Build and drop indexes until the engine holds exactly ``indexes`` (beyond its own)."""
         wanted = {c.key: c for c in indexes}
         for key in [k for k in self._built if k not in wanted]:
-            candidate = self._built.pop(key)
+            candidate = self._built[key]
             self.engine.drop_index(self.schema, candidate.table, candidate.index)
+            del self._built[key]  # only once dropped: close() still knows an index an interruption left
         for key, candidate in wanted.items():
             if key not in self._built:
                 self._building = candidate  # an interruption right after the build still drops it (close)
@@ -226,14 +227,14 @@ class Evaluator:
         return self.engine.row_counts().get(candidate.table, 0) * (8 * len(candidate.index.elements) + 16)
 
     def close(self) -> None:
-        """Drop every index built here: the engine is left as it was found."""
+        """Drop every index built here, as the engine's catalog shows them (an interruption may have stopped
+        a build or a drop on either side of its commit): the engine is left as it was found."""
         try:
-            self.use(frozenset())
-            if self._building is not None:
-                candidate, self._building = self._building, None
-                name = self.engine.index_name(self.schema, candidate.table, candidate.index)
-                if name.lower() in {i.lower() for i in self.engine.index_sizes()["index"]}:
+            present = {name.lower() for name in self.engine.index_sizes()["index"]}
+            for candidate in [*self._built.values(), *([self._building] if self._building else [])]:
+                if self.engine.index_name(self.schema, candidate.table, candidate.index).lower() in present:
                     self.engine.drop_index(self.schema, candidate.table, candidate.index)
+            self._built, self._building = {}, None
         finally:
             self._bar.close()
 
