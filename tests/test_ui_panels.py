@@ -54,7 +54,7 @@ def test_schema_panel_redraws_around_the_picked_table(tmp_path):
     around_orders = panel.picture.value
     panel.set(depth=0)
     assert panel.picture.value != around_orders
-    assert panel.caption.value.startswith("<small>1 tables, 0 foreign keys, 1 views: within 0 hops of public.orders")
+    assert panel.caption.value.startswith("<small>1 table, 0 foreign keys, 1 view: within 0 hops of public.orders")
     panel.set(detail="table names", layout="top to bottom")
     assert panel.diagram.style.columns == "none" and panel.diagram.style.rankdir == "TB"
     panel.set(table="ordrs")

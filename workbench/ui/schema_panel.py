@@ -156,14 +156,18 @@ class SchemaPanel(Panel):
 
 
 def hops(depth: int) -> str:
-    return f"{depth} hop" + ("" if depth == 1 else "s")
+    return _count(depth, "hop")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _caption(diagram: ERDiagram, table: Table | None, depth: int) -> str:
     """What the drawing holds and how it was laid out (and what the layout had to give up)."""
     content = diagram.content
-    shown = f"{len(content.tables)} tables, {len(content.relationships)} foreign keys"
-    shown += f", {len(content.views)} views" if content.views else ""
+    shown = f"{_count(len(content.tables), 'table')}, {_count(len(content.relationships), 'foreign key')}"
+    shown += f", {_count(len(content.views), 'view')}" if content.views else ""
     where = f"within {hops(depth)} of {table.key}" if table else "the whole schema"
     fallbacks = "".join(f"<li>{html.escape(f)}</li>" for f in diagram.fallbacks)
     return (f"<small>{html.escape(f'{shown}: {where}; layout {diagram.layout_used}')}</small>"
