@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test unit notebooks corpus lint benchmarks clean
+.PHONY: lab test unit notebooks corpus lint benchmarks clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,13 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)  ## JupyterLab on notebooks/ (DuckDB needs nothing more)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-test: $(STAMP)  ## lint, unit tests, the PostgreSQL suite, every notebook under nbval
+test: $(STAMP)  ## lint, unit tests, the PostgreSQL suite, the browser test, every notebook under nbval
 	$(BIN)/ruff check workbench tests benchmarks
 	$(BIN)/pytest -m "not corpus" tests
 	WORKBENCH_SCALE=ci $(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+
+browser: $(STAMP)  ## JupyterLab in headless Chromium (part of test; needs Debian's chromium: apt-get install -y chromium)
+	$(BIN)/pytest -ra tests/test_browser.py
 
 corpus: $(STAMP)  ## fidelity over ../shared/corpus, compared with a real PostgreSQL catalog
 	$(BIN)/pytest -m corpus tests

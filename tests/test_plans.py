@@ -98,7 +98,8 @@ def test_misestimate_on_correlated_columns_is_flagged(pg: Engine) -> None:
     assert svg.lstrip().startswith("<?xml") and "(under)" in svg and 'stroke="#d00000"' in svg
     assert 'stroke="#d00000"' not in plans.explain(pg, BY_ID).svg()
     bundle = plan._repr_mimebundle_()
-    assert "<svg" in bundle["text/html"] and bundle["text/plain"].startswith("<Plan postgres")
+    assert "<svg" not in bundle["text/html"] and '<img src="data:image/png;base64,' in bundle["text/html"]
+    assert bundle["text/plain"].startswith("<Plan postgres")
 
 
 def test_diff_reports_the_scan_change(pg_url: str) -> None:
@@ -191,7 +192,7 @@ def test_display_of_odd_labels() -> None:
                     loops=1, total_ms=1.0, self_ms=1.0)
     plan = Plan("postgres", node, analyzed=True, execution_ms=1.0)
     assert "&lt;script&gt;" in plan.svg() and "estimate off 500x" in plan.summary()
-    assert "<svg" in plan._repr_html_() and repr(plan).startswith("<Plan postgres")
+    assert "data:image/png" in plan._repr_html_() and repr(plan).startswith("<Plan postgres")
 
 
 def test_postgres_parallel_rows_count_every_process(pg_url: str) -> None:

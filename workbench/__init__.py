@@ -4,7 +4,8 @@ The curated API a notebook needs: sketch or import a schema (``sketch``, ``from_
 (``er_diagram``), translate it (``to_ddl``), fill it with data (``generate``, or a sample ``domain``),
 load it into DuckDB or PostgreSQL (``connect``), compare designs (``Study``), read plans (``explain``),
 get advice (``lint``, ``advise``), evolve a design (``diff``, ``plan_migration``), measure a cache in front
-of it (``cache.trace``, ``cache.simulate``, ``cache.replay``) and isolate tenants (``security``).
+of it (``cache.trace``, ``cache.simulate``, ``cache.replay``) and isolate tenants (``security``);
+``explore`` opens an interactive panel on any of them.
 ``__all__`` stays sorted.
 """
 
@@ -23,6 +24,7 @@ from workbench.schema.dbml import from_dbml
 from workbench.schema.model import Schema, Table
 from workbench.schema.sketch import sketch
 from workbench.sqlglot_log import install as _quiet_sqlglot_fallbacks
+from workbench.ui import explore
 from workbench.ui.display import register as _register_display
 from workbench.workload import Workload
 
@@ -45,6 +47,7 @@ __all__ = [
     "domains",
     "er_diagram",
     "explain",
+    "explore",
     "from_dbml",
     "from_ddl",
     "generate",

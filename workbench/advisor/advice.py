@@ -14,6 +14,7 @@ import html
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import pandas as pd
 import sqlglot
@@ -33,6 +34,7 @@ from workbench.schema.model import Index, Schema
 from workbench.workload import Query, Workload
 
 MB = 1024 * 1024
+CURVE_COLUMNS = ["budget_mb", "storage_mb", "indexes", "workload_ms", "no_index_ms", "pct_of_no_index"]
 TRIGRAM = "pg_trgm"
 
 
@@ -82,6 +84,10 @@ class Advice:
     executions: int = 0
     schema: Schema | None = field(default=None, repr=False)
     chosen: tuple[Candidate, ...] = field(default=(), repr=False)
+    by_budget: dict[float, Advice] = field(default_factory=dict, repr=False, compare=False)  # MB -> advice
+
+    def __post_init__(self) -> None:
+        self.by_budget = dict(sorted({**self.by_budget, self.budget_bytes / MB: self}.items()))
 
     @property
     def saved_ms(self) -> float:
@@ -114,6 +120,20 @@ class Advice:
         for statement in statements:
             engine.execute(statement)
         return statements
+
+    def curve(self) -> pd.DataFrame:
+        """The advice at every budget measured with it (``advise(..., budgets_mb=[...])``), one row each:
+        ``budget_mb, storage_mb, indexes, workload_ms, no_index_ms, pct_of_no_index``."""
+        rows = [(budget, a.storage_bytes / MB, len(a.recommendations), a.after_ms, a.before_ms,
+                 100 * a.after_ms / a.before_ms if a.before_ms else 100.0) for budget, a in self.by_budget.items()]
+        return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+
+    def explore(self) -> Any:
+        """A panel: a storage-budget slider over the measured curve; the chosen set, its SQL and the
+        per-query savings follow the slider without measuring again (see :mod:`workbench.ui.advice_panel`)."""
+        from workbench.ui import explore
+
+        return explore(self)
 
     def to_dict(self) -> dict:
         return {
@@ -153,7 +173,7 @@ class Advice:
     def _summary(self) -> str:
         return (f"{len(self.recommendations)} indexes ({self.storage_bytes / MB:.1f} of {self.budget_bytes / MB:g} MB)"
                 f" save {self.saved_pct:.0f}% of the weighted workload time ({self.before_ms:.1f} -> "
-                f"{self.after_ms:.1f} ms); {len(self.drops)} indexes to drop")
+                f"{self.after_ms:.1f} ms); {len(self.drops)} index{'' if len(self.drops) == 1 else 'es'} to drop")
 
     def __repr__(self) -> str:
         return f"<Advice {self.engine}: {self._summary()}>"
@@ -173,31 +193,36 @@ class Advice:
 
 
 def advise(engine: Engine, schema: Schema, workload: Workload | Iterable[Query], *, budget_mb: float,
-           write_weight: float = 1.0, draws: int = 5, seed: int = 0, repeat: int = 1,
+           budgets_mb: Sequence[float] = (), write_weight: float = 1.0, draws: int = 5, seed: int = 0, repeat: int = 1,
            timeout_s: float | None = 30.0, min_gain: float = 0.01, progress: bool = True,
            evaluator: Evaluator | None = None) -> Advice:
     """Measured index advice for the workload on the data loaded in ``engine``, within ``budget_mb``.
 
     ``write_weight`` scales the measured insert slowdown charged per write of the workload on an
     index's table; ``min_gain``: a pick must save this share of the current weighted workload time.
-    Pass an ``evaluator`` to share measurements between calls (see :func:`budget_curve`).
+    ``budgets_mb``: more budgets to advise at with the same measurements (``Advice.by_budget``,
+    ``Advice.curve()``, the slider of ``Advice.explore()``). Pass an ``evaluator`` to share
+    measurements between calls.
     """
-    if budget_mb < 0:
-        raise WorkbenchError(f"budget_mb must not be negative, got {budget_mb}")
-    own = evaluator is None
-    evaluator = evaluator or Evaluator(engine, schema, workload, draws=draws, seed=seed, repeat=repeat,
-                                       timeout_s=timeout_s, progress=progress)
-    try:
-        notes: list[str] = []
-        setup, methods = _methods(engine, notes)
-        found = candidates(schema, evaluator.queries, dialect=engine.dialect, methods=methods,
-                           correlations=_correlations(engine, schema))
-        selection = best_selection(evaluator, found, budget_bytes=budget_mb * MB, write_weight=write_weight,
+    if evaluator is None:
+        with Evaluator(engine, schema, workload, draws=draws, seed=seed, repeat=repeat, timeout_s=timeout_s,
+                       progress=progress) as own:
+            return advise(engine, schema, workload, budget_mb=budget_mb, budgets_mb=budgets_mb,
+                          write_weight=write_weight, min_gain=min_gain, evaluator=own)
+    notes: list[str] = []
+    setup, methods = _methods(engine, notes)
+    found = candidates(schema, evaluator.queries, dialect=engine.dialect, methods=methods,
+                       correlations=_correlations(engine, schema))
+    advised = {}
+    for budget in dict.fromkeys([budget_mb, *budgets_mb]):
+        if budget < 0:
+            raise WorkbenchError(f"a budget must not be negative, got {budget} MB")
+        selection = best_selection(evaluator, found, budget_bytes=budget * MB, write_weight=write_weight,
                                    min_gain=min_gain)
-        return _advice(engine, schema, evaluator, selection, budget_mb * MB, setup, notes, len(found))
-    finally:
-        if own:
-            evaluator.close()
+        advised[budget] = _advice(engine, schema, evaluator, selection, budget * MB, setup, list(notes), len(found))
+    for advice in advised.values():
+        advice.by_budget = dict(sorted(advised.items()))
+    return advised[budget_mb]
 
 
 def best_selection(evaluator: Evaluator, found: list[Candidate], *, budget_bytes: float, write_weight: float,
@@ -218,19 +243,10 @@ def budget_curve(engine: Engine, schema: Schema, workload: Workload | Iterable[Q
     Columns: ``budget_mb, storage_mb, indexes, workload_ms, no_index_ms, pct_of_no_index``; the
     no-index figure is the workload with the schema's own indexes only.
     """
-    evaluator = Evaluator(engine, schema, workload, draws=draws, seed=seed, repeat=repeat, timeout_s=timeout_s,
-                          progress=progress)
-    rows = []
-    try:
-        for budget in budgets_mb:
-            advice = advise(engine, schema, evaluator.queries, budget_mb=budget, write_weight=write_weight,
-                            evaluator=evaluator)
-            rows.append((budget, advice.storage_bytes / MB, len(advice.recommendations), advice.after_ms,
-                         advice.before_ms, 100 * advice.after_ms / advice.before_ms if advice.before_ms else 100.0))
-    finally:
-        evaluator.close()
-    return pd.DataFrame(rows, columns=["budget_mb", "storage_mb", "indexes", "workload_ms", "no_index_ms",
-                                       "pct_of_no_index"])
+    if not budgets_mb:
+        raise WorkbenchError("budget_curve needs at least one budget, e.g. [0.5, 1, 2, 4] (MB)")
+    return advise(engine, schema, workload, budget_mb=budgets_mb[0], budgets_mb=budgets_mb, write_weight=write_weight,
+                  draws=draws, seed=seed, repeat=repeat, timeout_s=timeout_s, progress=progress).curve()
 
 
 def plot_budget_curve(curve: pd.DataFrame, ax=None):

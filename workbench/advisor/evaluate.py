@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
-from tqdm.auto import tqdm
 
 from workbench.advisor.candidates import Candidate
 from workbench.advisor.index_usage import planned_indexes
@@ -25,6 +24,7 @@ from workbench.bench.writes import insert_sample
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
 from workbench.plans import explain
+from workbench.progress import tqdm
 from workbench.schema.model import Schema
 from workbench.workload import Query, Workload
 
@@ -63,6 +63,7 @@ class Evaluator:
         self.build_seconds: dict[str, float] = {}
         self.executions = 0  # statements timed (warm-ups included), to show what the cache saves
         self._built: dict[str, Candidate] = {}
+        self._building: Candidate | None = None
         self._costs: dict[tuple[str, frozenset[str]], float | None] = {}
         self._times: dict[tuple[str, frozenset[str]], Timing] = {}
         self._rechecked: dict[tuple[str, frozenset[str]], float] = {}  # median ms over a re-check's rounds
@@ -201,12 +202,15 @@ class Evaluator:
         """Build and drop indexes until the engine holds exactly ``indexes`` (beyond its own)."""
         wanted = {c.key: c for c in indexes}
         for key in [k for k in self._built if k not in wanted]:
-            candidate = self._built.pop(key)
+            candidate = self._built[key]
             self.engine.drop_index(self.schema, candidate.table, candidate.index)
+            del self._built[key]  # only once dropped: close() still knows an index an interruption left
         for key, candidate in wanted.items():
             if key not in self._built:
+                self._building = candidate  # an interruption right after the build still drops it (close)
                 self.build_seconds[key] = self.engine.build_index(self.schema, candidate.table, candidate.index)
                 self._built[key] = candidate
+                self._building = None
                 if key not in self.sizes:
                     self.sizes[key] = self._bytes(candidate)
                 self._bar.update()
@@ -222,11 +226,26 @@ class Evaluator:
         return self.engine.row_counts().get(candidate.table, 0) * (8 * len(candidate.index.elements) + 16)
 
     def close(self) -> None:
-        """Drop every index built here: the engine is left as it was found."""
+        """Drop every index built here, as the engine's catalog shows them (an interruption may have stopped
+        a build or a drop on either side of its commit): the engine is left as it was found."""
         try:
-            self.use(frozenset())
+            present = {name.lower() for name in self.engine.index_sizes()["index"]}
+            for candidate in [*self._built.values(), *([self._building] if self._building else [])]:
+                if self.engine.index_name(self.schema, candidate.table, candidate.index).lower() in present:
+                    self.engine.drop_index(self.schema, candidate.table, candidate.index)
+            self._built, self._building = {}, None
         finally:
             self._bar.close()
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Close; after an interruption (the kernel's stop button) on a new connection first: the old one may
+        have stopped between two statements of a transaction, where a drop would never be committed."""
+        if kind is not None and not issubclass(kind, Exception):
+            self.engine.reconnect()
+        self.close()
 
     def _warm(self) -> None:
         """Before the first measurement, VACUUM (PostgreSQL: a fresh load has no visibility map, so

@@ -15,13 +15,13 @@ from collections.abc import Iterator, Mapping
 import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
-from tqdm.auto import tqdm
 
 from workbench.bench.partition_load import layout
 from workbench.bench.partitioning import PartitionSpec, range_edges, value_literal
 from workbench.engines.base import Engine
 from workbench.errors import WorkbenchError
 from workbench.plans import Plan, explain
+from workbench.progress import tqdm
 
 PARTITION_COLUMNS = ["engine", "variant", "partitions", "query", "connection", "repetition", "planning_ms",
                      "execution_ms", "scanned"]

@@ -88,6 +88,35 @@ def speedup_bars(speedups: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def metric_bars(values: pd.DataFrame, label: str, ax: Axes | None = None) -> Axes:
+    """One bar per row of ``values`` (columns ``variant, value``, optional ``low, high`` for an interval),
+    labelled ``label`` (name the unit); a log axis when the values span more than 20x."""
+    ax = _axes(ax)
+    shown = values[np.isfinite(values["value"].astype(float))]
+    if shown.empty:
+        return _nothing(ax, "nothing measured to show")
+    y = np.arange(len(shown))[::-1]
+    value = shown["value"].to_numpy(float)
+    colors = _colors(list(values["variant"]))  # a variant keeps its colour when others have no value
+    ax.barh(y, value, color=[colors[v] for v in shown["variant"]], alpha=0.75)
+    ends = value.copy()  # where each bar's label goes: after its interval, if it has one
+    if {"low", "high"} <= set(shown.columns):
+        low, high = shown["low"].to_numpy(float), shown["high"].to_numpy(float)
+        bounded = np.isfinite(low) & np.isfinite(high)
+        ax.errorbar(value[bounded], y[bounded], xerr=[value[bounded] - low[bounded], high[bounded] - value[bounded]],
+                    fmt="none", ecolor="black", capsize=3)
+        ends[bounded] = np.maximum(value[bounded], high[bounded])
+    if value.max() > 20 * value[value > 0].min(initial=value.max()):
+        _log(ax, "x")
+    for at, number, end in zip(y, value, ends, strict=True):
+        ax.annotate(f"{number:,.3g}", (end, at), xytext=(6, 0), textcoords="offset points", va="center",
+                    fontsize="small")
+    ax.set_yticks(y, list(shown["variant"]))
+    ax.set_xlabel(label)
+    ax.margins(x=0.15)
+    return ax
+
+
 def latency_vs_scale(points: pd.DataFrame, ax: Axes | None = None, *, x: str = "rows") -> Axes:
     """Measured p50 with its interval against data size, log-log; one line per engine/variant/query.
 

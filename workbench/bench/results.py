@@ -32,6 +32,8 @@ RETENTION_COLUMNS = ["engine", "variant", "method", "seconds", "rows"]
 FAILURE_COLUMNS = ["engine", "variant", "query", "kind", "count", "reason"]
 WINNER_COLUMNS = ["engine", "query", "winner", "ratio", "ratio_low", "ratio_high", "note"]
 NO_WINNER = "no clear winner"
+INCOMPLETE = ("INCOMPLETE: the run stopped before its end, so these figures are partial; finish it with "
+              "study.run(out, resume=True) or `workbench study ... --resume`")
 _FILES = {"variants": ("variants.parquet", VARIANT_COLUMNS), "plans": ("plans.parquet", PLAN_COLUMNS),
           "server": ("server.parquet", SERVER_COLUMNS), "partitions": ("partitions.parquet", PARTITION_COLUMNS),
           "retention": ("retention.parquet", RETENTION_COLUMNS)}
@@ -85,6 +87,11 @@ class Results:
             return str(study)
         names = pd.unique(self.executions["study"].dropna())
         return str(names[0]) if len(names) else "study"
+
+    @property
+    def complete(self) -> bool:
+        """False when the run stopped before its end (interrupted, or ``max_rounds``): its figures are partial."""
+        return self.meta.get("complete", True) is not False
 
     @property
     def baseline(self) -> str:
@@ -189,14 +196,26 @@ class Results:
         baseline = baseline or self.baseline
         return stats.tradeoff(self.variants, self.speedups(baseline), baseline)
 
+    def explore(self) -> Any:
+        """A panel: pick the query, metric, engine and variants; the plot, speed-ups and plans follow
+        (see :mod:`workbench.ui.results_panel`)."""
+        from workbench.ui import explore
+
+        return explore(self)
+
     # -- display --------------------------------------------------------------------------------------
 
-    def __repr__(self) -> str:
+    def describe(self) -> str:
+        """``Results 'name': 40 executions, 4 variants x 1 queries on postgres`` (and failures, incompleteness)."""
         frame = self.executions
         variants = len({*self.variants["variant"], *frame["variant"]})
-        return (f"<Results {self.name!r}: {len(frame):,} executions, {variants} variants x "
+        return (f"Results {self.name!r}: {len(frame):,} executions, {variants} variants x "
                 f"{frame['query'].nunique()} queries on {', '.join(map(str, pd.unique(frame['engine']))) or '-'}"
-                f"{f'; {len(self.failures())} failures' if self._has_failures() else ''}>")
+                f"{f'; {len(self.failures())} failures' if self._has_failures() else ''}"
+                f"{'' if self.complete else f'; {INCOMPLETE}'}")
+
+    def __repr__(self) -> str:
+        return f"<{self.describe()}>"
 
     def _repr_html_(self) -> str:
         return safe_html(Results._html, self)
@@ -205,7 +224,8 @@ class Results:
         measured = "" if self.executions.empty else (
             f"<h4>Summary (measured, ms)</h4>{frame_html(self.summary())}"
             f"<h4>Winners vs {html.escape(self.baseline)}</h4>{frame_html(self.winners())}")
-        return (f"{_STYLE}<div class='wb-results'><p><b>{html.escape(repr(self))}</b></p>{measured}"
+        warning = "" if self.complete else f"<p style='color:#a00'><b>{html.escape(INCOMPLETE)}</b></p>"
+        return (f"{_STYLE}<div class='wb-results'><p><b>{html.escape(self.describe())}</b></p>{warning}{measured}"
                 f"<h4>Failures</h4>{frame_html(self.failures(), empty='none')}</div>")
 
     def _has_failures(self) -> bool:

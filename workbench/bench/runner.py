@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlglot.errors import SqlglotError
-from tqdm.auto import tqdm
 
 from workbench.bench.machine import engine_info, machine
 from workbench.bench.partition_load import layout
@@ -36,6 +35,7 @@ from workbench.bench.writes import insert_rate, insert_sample
 from workbench.engines import Engine, connect
 from workbench.engines.conninfo import ConnInfo
 from workbench.errors import WorkbenchError
+from workbench.progress import tqdm
 
 PHASES = ("cold", "warmup", "measure")
 _STATEMENTS = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE")

@@ -31,6 +31,7 @@ REGRESSION_COLUMNS = [*KEYS, "old_p50", "new_p50", "ratio", "ratio_low", "ratio_
 ANSWER_COLUMNS = ["engine", "query", "draw", "variant", "checksum", "expected", "agreeing", "variants", "has_limit",
                   "reason"]
 TRADEOFF_COLUMNS = ["engine", "variant", "insert_slowdown", "read_speedup", "queries"]
+THROUGHPUT_COLUMNS = [*KEYS, "ok", "per_second"]
 VERDICTS = ("faster", "slower", "no clear difference", "failed", "baseline failed")
 MIN_DELTA_MS = 1.0  # see regressions(): run-to-run drift of a ~1 ms query on a busy 2-core machine
 _MAX_CELLS = 4_000_000  # resampled values held in memory at once (32 MB of float64)
@@ -83,6 +84,17 @@ def speedups(results: pd.DataFrame, baseline: str, *, variants: pd.DataFrame | N
                 rows.append(_speedup_row(engine, query, variant, baseline, base, group, confidence, resamples,
                                          seed))
     return pd.DataFrame(rows, columns=SPEEDUP_COLUMNS)
+
+
+def throughput(results: pd.DataFrame) -> pd.DataFrame:
+    """Per engine/variant/query: executions per second of one client running the measured ``ok`` executions
+    back to back (their count over their summed latency); NaN where none succeeded."""
+    rows = []
+    for key, group in _groups(measured(results), KEYS):
+        ok = group.loc[group["status"] == "ok", "latency_ms"].to_numpy(dtype=float)
+        seconds = ok.sum() / 1000
+        rows.append((*key, len(ok), len(ok) / seconds if seconds > 0 else np.nan))
+    return pd.DataFrame(rows, columns=THROUGHPUT_COLUMNS).astype({"ok": "int64"})
 
 
 def regressions(new: pd.DataFrame, old: pd.DataFrame, *, threshold: float = 1.2, confidence: float = 0.95,

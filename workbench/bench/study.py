@@ -235,9 +235,13 @@ class Study:
                 "workload": str(self.workload_file or self.domain.path / "workload.sql"),
                 "variants": {v.name: v.describe() for v in self.variants}}
 
+    def describe(self) -> str:
+        """``Study 'name': 4 variants x 1 queries on postgres; ecommerce at scale ci, seed 42``."""
+        return (f"Study {self.name!r}: {len(self.variants)} variants x {len(self.workload)} queries on "
+                f"{', '.join(map(str, self.engines))}; {self.domain.name} at scale {self.scale}, seed {self.seed}")
+
     def __repr__(self) -> str:
-        return (f"<Study {self.name!r}: {len(self.variants)} variants x {len(self.workload)} queries on "
-                f"{', '.join(map(str, self.engines))}; {self.domain.name} at scale {self.scale}, seed {self.seed}>")
+        return f"<{self.describe()}>"
 
     def _repr_html_(self) -> str:
         return safe_html(Study._html, self)
@@ -246,7 +250,7 @@ class Study:
         rows = "".join(f"<tr><td>{html.escape(v.name)}{' (baseline)' if v.name == self.baseline else ''}</td>"
                        f"<td>{html.escape(v.describe())}</td></tr>" for v in self.variants)
         queries = ", ".join(html.escape(q.name) for q in self.workload)
-        return (f"<p><b>{html.escape(repr(self))}</b></p><p>queries: {queries}</p>"
+        return (f"<p><b>{html.escape(self.describe())}</b></p><p>queries: {queries}</p>"
                 f"<table><tr><th>variant</th><th>what it changes</th></tr>{rows}</table>")
 
 

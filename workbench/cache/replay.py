@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from redis.exceptions import RedisError
-from tqdm.auto import tqdm
 
 from workbench.bench.plots import _axes
 from workbench.cache.results import simulate
@@ -38,6 +37,7 @@ from workbench.cache.sizes import format_size, parse_size, redis_entry_bytes, re
 from workbench.cache.trace import READ, Trace
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
+from workbench.progress import tqdm
 from workbench.safe_display import safe_html
 
 MODEL = "lru"  # the libCacheSim policy compared with Redis's allkeys-lru (see ReplayResult.models)

@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.axes import Axes
-from tqdm.auto import tqdm
 
 from workbench.cache import plots
 from workbench.cache.policies import FRAGILE, OPTIMUM, policy_names
@@ -33,6 +32,7 @@ from workbench.cache.simulate import (
 from workbench.cache.sizes import format_size, parse_size
 from workbench.cache.trace import READ, Trace
 from workbench.errors import UnknownNameError, WorkbenchError
+from workbench.progress import tqdm
 from workbench.safe_display import safe_html
 
 CONFIG_COLUMNS = ["policy", "strategy", "size_bytes", "ttl_s", "invalidation"]

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlglot import exp
-from tqdm.auto import tqdm
 
 from workbench.cache.lineage import (
     ReadShape,
@@ -38,6 +37,7 @@ from workbench.cache.results_text import encoded_length, row_texts, texts
 from workbench.cache.sizes import redis_entry_bytes
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
+from workbench.progress import tqdm
 from workbench.safe_display import safe_html
 from workbench.schema.model import Schema
 from workbench.workload import Query, Workload

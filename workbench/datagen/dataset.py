@@ -56,7 +56,7 @@ class Dataset(Tables[pa.Table]):
                         f"{table.num_rows:,}</td><td style='text-align:right'>{table.num_columns}</td>"
                         f"<td style='text-align:left;font-size:smaller'>{preview}</td></tr>")
         notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
-        return (f"<div><b>{html.escape(repr(self))}</b><table><thead><tr><th>table</th><th>rows</th>"
+        return (f"<div><b>{html.escape(repr(self)[1:-1])}</b><table><thead><tr><th>table</th><th>rows</th>"
                 f"<th>columns</th><th>sample rows</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
                 + (f"<details><summary>{len(self.notes)} notes</summary><ul>{notes}</ul></details>" if notes else "")
                 + "</div>")

@@ -15,7 +15,6 @@ from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
-from tqdm.auto import tqdm
 
 from workbench.datagen.blocks import BLOCK_ROWS, Rows, Shard
 from workbench.datagen.columns import ColumnRequest, numbered
@@ -24,6 +23,7 @@ from workbench.datagen.plan import plan, with_partition_keys
 from workbench.datagen.spec import DataSpec
 from workbench.datagen.table import BlockBuilder, TableState
 from workbench.errors import WorkbenchError
+from workbench.progress import tqdm
 from workbench.schema.model import Schema
 
 

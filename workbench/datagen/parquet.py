@@ -25,13 +25,13 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
 
 from workbench.datagen.blocks import Shard
 from workbench.datagen.dataset import Tables
 from workbench.datagen.generate import DataStream, stream
 from workbench.datagen.size import check_free_space, estimate
 from workbench.errors import WorkbenchError
+from workbench.progress import tqdm
 from workbench.schema.model import Schema
 
 FORMAT = "workbench-parquet/1"

@@ -21,6 +21,7 @@ from workbench.diagram.labels import COLUMN_MODES
 from workbench.diagram.mermaid import to_mermaid
 from workbench.diagram.relations import neighbourhood, relationships
 from workbench.errors import UnknownNameError, WorkbenchError
+from workbench.safe_display import png_base64
 from workbench.schema.model import Schema, Table, View
 
 GROUPINGS = ("schema", "area")
@@ -31,6 +32,7 @@ LIMITS = ("-Gmclimit=0.1", "-Gnslimit=0.5", "-Gnslimit1=0.5", "-Gsearchsize=10",
 BIG = 60  # tables above which the "key columns only" step is worth taking
 LAST_RESORT_FLOOR = 15.0  # seconds the final, trivial layout always gets
 RASTER_FLOOR = 120.0  # seconds a PNG or PDF of an already working layout may take
+DISPLAY_INCHES = "40,40"  # a displayed PNG is scaled down to fit (a file written by render() is not)
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
@@ -63,6 +65,7 @@ class ERDiagram:
         self.content, self.style, self.engine, self.time_limit, self.title = content, style, engine, time_limit, title
         self._layout: Layout | None = None
         self.render_notes: tuple[str, ...] = ()  # what the last render gave up (e.g. a PNG drawn smaller)
+        self._png: bytes | None = None
 
     @property
     def source(self) -> str:
@@ -82,6 +85,12 @@ class ERDiagram:
 
     def svg(self) -> str:
         return self.layout().svg
+
+    def png(self) -> bytes:
+        """The drawing as PNG for display (rendered once, then kept), scaled down to fit 40 x 40 inches."""
+        if self._png is None:
+            self._png = self._raster("png", (f"-Gsize={DISPLAY_INCHES}",))
+        return self._png
 
     def layout(self) -> Layout:
         """Lay out once (cached), stepping down the fallback ladder while attempts fail."""
@@ -120,23 +129,26 @@ class ERDiagram:
                 dpi, note = renderer.raster_dpi(kind, *svg_size(self.svg()))
             except renderer.TooLargeError as error:
                 raise renderer.TooLargeError(f"{path}: {error}") from None
-            data = renderer.convert(build(self.content, attempt.style).source, kind, engine=attempt.engine,
-                                    args=attempt.args, timeout=max(self.time_limit, RASTER_FLOOR), dpi=dpi)
-            path.write_bytes(data)
+            path.write_bytes(self._raster(kind, dpi=dpi))
             self.render_notes = (note,) if note else ()
         return path
 
-    def _repr_svg_(self) -> str | None:
-        try:
-            return self.svg()
-        except Exception:  # display never raises; _repr_mimebundle_ says why
-            return None
+    def _raster(self, kind: str, extra: tuple[str, ...] = (), dpi: float | None = None) -> bytes:
+        attempt = self.layout().attempt
+        return renderer.convert(build(self.content, attempt.style).source, kind, engine=attempt.engine,
+                                args=(*attempt.args, *extra), timeout=max(self.time_limit, RASTER_FLOOR), dpi=dpi)
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
+        """SVG for a trusted notebook, PNG for an untrusted one (which refuses SVG); never raises."""
         try:
-            return {"image/svg+xml": self.svg()}
+            bundle = {"image/svg+xml": self.svg(), "text/plain": repr(self)}
         except Exception as error:  # display never raises: explain instead
             return {"text/plain": f"could not draw the ER diagram: {type(error).__name__}: {error}"}
+        try:
+            bundle["image/png"] = png_base64(self.png())
+        except Exception as error:  # the SVG still shows where the notebook is trusted
+            bundle["text/plain"] += f" (no PNG: {type(error).__name__}: {error})"
+        return bundle
 
     def __repr__(self) -> str:
         shown = f"{len(self.content.tables)} tables, {len(self.content.relationships)} foreign keys"

@@ -26,7 +26,6 @@ import pandas as pd
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
-from tqdm.auto import tqdm
 
 from workbench.ddl.export import ExportNote, to_ddl
 from workbench.ddl.export.indexes import index_statement
@@ -34,6 +33,7 @@ from workbench.ddl.export.names import NameMap, all_tables
 from workbench.ddl.export.target import Target, target_for
 from workbench.engines.execution import Execution
 from workbench.errors import UnknownNameError, WorkbenchError
+from workbench.progress import tqdm
 from workbench.schema.model import Index, Schema, Table
 
 BOOKKEEPING = "_workbench_loads"
@@ -420,6 +420,11 @@ class Engine(ABC):
         table = self._bookkeeping_table()
         self._ensure_bookkeeping()
         return self.query(exp.select("*").from_(table).order_by("loaded_at").sql(self.dialect))
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran (or a ``with`` block ended): connect again to go on."""
+        return self._closed
 
     def close(self) -> None:
         """Close the connection and drop everything this engine created; safe to call twice."""

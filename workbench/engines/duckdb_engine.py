@@ -59,7 +59,7 @@ class DuckDBEngine(Engine):
         self.key_memory = key_memory  # bytes a table's checks (indexes, keys, foreign keys) may take in a load
         self._config = {**_OFFLINE, **(config or {})}
         self._db = self._open()
-        self._con = self._db.cursor()
+        self._con = _Interruptible(self._db.cursor())
         self._watchdog = _Watchdog()
 
     def _open(self) -> duckdb.DuckDBPyConnection:
@@ -144,7 +144,7 @@ class DuckDBEngine(Engine):
         if self.path is not None:
             self._db.close()
             self._db = self._open()
-        self._con = self._db.cursor()
+        self._con = _Interruptible(self._db.cursor())
         self._apply_settings(self._settings)
 
     def _for_load(self, schema: Schema, rows: dict[str, int]) -> tuple[Schema, list[ExportNote]]:
@@ -329,6 +329,39 @@ class DuckDBEngine(Engine):
 
     def _describe(self) -> str:
         return f"duckdb:{self.path}" if self.path else "duckdb (in memory)"
+
+
+class _Interruptible:
+    """A DuckDB cursor whose statements stop with KeyboardInterrupt on SIGINT (the kernel's stop button).
+
+    DuckDB answers SIGINT during a statement with ``RuntimeError("Query interrupted")``; code that records
+    failed statements and goes on would take the person's stop for a failure. Everything else passes through.
+    """
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection):
+        self._cursor = cursor
+
+    def execute(self, *args: Any) -> _Interruptible:
+        self._stoppable(self._cursor.execute, *args)
+        return self
+
+    def fetchall(self) -> list[tuple]:
+        return self._stoppable(self._cursor.fetchall)
+
+    def df(self) -> pd.DataFrame:
+        return self._stoppable(self._cursor.df)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    @staticmethod
+    def _stoppable(call: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return call(*args)
+        except RuntimeError as error:
+            if str(error) == "Query interrupted":
+                raise KeyboardInterrupt from error
+            raise
 
 
 class _Watchdog:

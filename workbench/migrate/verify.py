@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
-from tqdm.auto import tqdm
 
 from workbench.datagen import generate
 from workbench.engines.base import BOOKKEEPING, Engine
@@ -27,6 +26,7 @@ from workbench.errors import WorkbenchError
 from workbench.migrate.catalog import differences, namespace_mapper, shape
 from workbench.migrate.changes import Kind
 from workbench.migrate.renames import table_match_key
+from workbench.progress import tqdm
 from workbench.safe_display import safe_html
 from workbench.schema.model import Schema
 

@@ -112,7 +112,10 @@ class PlanDiff:
         return safe_html(PlanDiff._html, self)
 
     def _html(self) -> str:
-        table = self.to_frame().to_html(index=False, na_rep="", float_format=lambda v: f"{v:,.2f}")
+        frame = self.to_frame()
+        words = frame.select_dtypes(exclude="number").columns  # operators, relations, indexes: blank when absent
+        frame[words] = frame[words].fillna("")
+        table = frame.to_html(index=False, na_rep="", float_format=lambda v: f"{v:,.2f}")
         times = self.relation_times().to_html(index=False, na_rep="", float_format=lambda v: f"{v:,.2f}")
         return (f"<div><p>{html.escape(self.summary())}</p><p>time per relation</p>{times}"
                 f"<p>matched nodes</p>{table}</div>")

@@ -18,6 +18,7 @@ import graphviz
 import pandas as pd
 
 from workbench.plans import render, summary
+from workbench.safe_display import img_tag
 
 MISESTIMATE_FACTOR = 10.0
 
@@ -180,6 +181,14 @@ class Plan:
     def _svg(self) -> str:
         return render.svg(self.diagram())
 
+    def png(self) -> bytes:
+        """The diagram as PNG bytes (rendered once, then kept)."""
+        return self._png
+
+    @functools.cached_property
+    def _png(self) -> bytes:
+        return render.png(self.diagram())
+
     def to_frame(self) -> pd.DataFrame:
         """One row per operator (pre-order) with its figures, share of time and estimate factor."""
         ids = {id(node): number for number, node in enumerate(self.nodes())}
@@ -197,7 +206,7 @@ class Plan:
         return frame.astype({"parent": "Int64", "loops": "Int64"})
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
-        """The summary above the drawing (one copy of the SVG, inside the HTML); never raises."""
+        """The summary above the drawing, as HTML holding a PNG (shown trusted or not); never raises."""
         return {"text/html": self._repr_html_(), "text/plain": repr(self)}
 
     def _repr_html_(self) -> str:
@@ -206,8 +215,7 @@ class Plan:
         except Exception as error:  # display never raises
             text = html.escape(f"could not summarize the plan: {type(error).__name__}: {error}")
         try:
-            picture = self.svg()
-            picture = picture[picture.find("<svg"):]  # inline: without the XML prologue
+            picture = img_tag(self.png(), f"{self.engine} plan")
         except Exception as error:  # display never raises: the summary still shows
             picture = f"<pre>could not draw the plan: {html.escape(f'{type(error).__name__}: {error}')}</pre>"
         return f"<div><p>{text}</p>{picture}</div>"

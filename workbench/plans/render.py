@@ -54,11 +54,20 @@ def diagram(plan: Plan, factor: float) -> graphviz.Digraph:
 
 def svg(graph: graphviz.Digraph) -> str:
     """Render the diagram to SVG text; raises WorkbenchError with the renderer's message on failure."""
-    output = renderer.run(graph.source, "svg", timeout=RENDER_SECONDS)
+    return _render(graph, "svg").decode("utf-8")
+
+
+def png(graph: graphviz.Digraph) -> bytes:
+    """Render the diagram to PNG bytes; raises WorkbenchError with the renderer's message on failure."""
+    return _render(graph, "png")
+
+
+def _render(graph: graphviz.Digraph, fmt: str) -> bytes:
+    output = renderer.run(graph.source, fmt, timeout=RENDER_SECONDS)
     if output.returncode != 0 or not output.data:
         raise WorkbenchError(f"{renderer.find_renderer().name} could not draw the plan "
                              f"(exit code {output.returncode}): {output.stderr.strip()[:500]}")
-    return output.data.decode("utf-8")
+    return output.data
 
 
 def _title(plan: Plan, factor: float) -> str:

@@ -20,7 +20,6 @@ import pandas as pd
 from matplotlib.axes import Axes
 from psycopg import sql
 from sqlglot import exp
-from tqdm.auto import tqdm
 
 from workbench.bench import Study
 from workbench.bench.partition_measure import measure_partitions
@@ -31,6 +30,7 @@ from workbench.datagen.dataset import Dataset
 from workbench.domains import Domain, domain
 from workbench.engines import connect
 from workbench.errors import WorkbenchError
+from workbench.progress import tqdm
 from workbench.safe_display import safe_html
 from workbench.schema.model import Schema
 from workbench.security.noisy import noisy_neighbour

@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 from matplotlib.axes import Axes
 from sqlglot import exp
-from tqdm.auto import tqdm
 
 from workbench.bench.results import frame_html
 from workbench.errors import WorkbenchError
+from workbench.progress import tqdm
 from workbench.safe_display import safe_html
 from workbench.security.apply import apply
 from workbench.security.attacks import ALLOWED, ATTACKS, BLOCKED, Probe, targets

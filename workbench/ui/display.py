@@ -16,10 +16,10 @@ from workbench.schema.html import table_html
 from workbench.schema.model import Schema, Table
 
 
-def _never_raise(render: Callable[[Any], str]) -> Callable[[Any], str | None]:
-    def safe(obj: Any) -> str | None:
+def _never_raise(render: Callable[..., Any]) -> Callable[..., Any]:
+    def safe(obj: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return render(obj)
+            return render(obj, *args, **kwargs)
         except Exception as error:  # display must never raise; the plain repr still shows
             warnings.warn(f"could not display {type(obj).__name__}: {error}", stacklevel=2)
             return None
@@ -27,8 +27,11 @@ def _never_raise(render: Callable[[Any], str]) -> Callable[[Any], str | None]:
     return safe
 
 
-def _schema_svg(schema: Schema) -> str:
-    return er_diagram(schema).svg()
+def _schema_bundle(schema: Schema, include: object = None, exclude: object = None) -> dict[str, str]:
+    """The schema's ER diagram: SVG and PNG (see ``ERDiagram._repr_mimebundle_``)."""
+    bundle = er_diagram(schema)._repr_mimebundle_()
+    bundle.pop("text/plain", None)  # the schema's own repr stays the text
+    return bundle
 
 
 def register(shell: Any | None = None) -> bool:
@@ -41,7 +44,6 @@ def register(shell: Any | None = None) -> bool:
         shell = get_ipython()
     if shell is None:
         return False
-    formatters = shell.display_formatter.formatters
-    formatters["image/svg+xml"].for_type(Schema, _never_raise(_schema_svg))
-    formatters["text/html"].for_type(Table, _never_raise(table_html))
+    shell.display_formatter.mimebundle_formatter.for_type(Schema, _never_raise(_schema_bundle))
+    shell.display_formatter.formatters["text/html"].for_type(Table, _never_raise(table_html))
     return True

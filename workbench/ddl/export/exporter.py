@@ -58,7 +58,8 @@ class DDLExport:
                        f"<td>{html.escape(n.message)}</td></tr>" for n in self.notes)
         notes = (f"<table><thead><tr><th>object</th><th>construct</th><th>note</th></tr></thead>"
                  f"<tbody>{rows}</tbody></table>") if self.notes else "<p>No notes: everything was exported.</p>"
-        return f"<p>{html.escape(repr(self))}</p><pre>{html.escape(self.sql)}</pre>{notes}"
+        return (f"<p><b>DDL for {html.escape(self.dialect)}</b>: {len(self.statements)} statements, "
+                f"{len(self.notes)} notes</p><pre>{html.escape(self.sql)}</pre>{notes}")
 
 
 def to_ddl(schema: Schema, dialect: str = "postgres", *, include_views: bool = True) -> DDLExport:
