@@ -1,4 +1,4 @@
-"""Results read from an out directory (interfaces.md section 3), plots, and the written report."""
+"""Results read from an out directory (workbench/bench/store.py), plots, and the written report."""
 
 from __future__ import annotations
 

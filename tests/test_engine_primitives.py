@@ -314,7 +314,7 @@ def test_duckdb_file_reconnect_reopens_the_file(tmp_path, schema):
 def test_clone_names_the_other_sessions_and_keeps_the_engine_usable(pg_server, schema):
     with connect("postgres", server=pg_server) as engine:
         engine.load(schema, {"items": items(0, 10)}, progress=False)
-        other = r"1 other session\(s\) are connected to the template"
+        other = r"\d+ other session\(s\) are connected to the template"  # ours, and perhaps an autovacuum worker
         with pg_server.connect(engine.database), pytest.raises(WorkbenchError, match=other):
             engine.clone()
         assert engine.timed("SELECT * FROM items").rows == 10

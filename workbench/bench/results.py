@@ -1,6 +1,6 @@
 """A study's results as one object: the frames on disk, their statistics, plots and a notebook view.
 
-Why: a notebook, the CLI and the report all start from an out directory (interfaces.md section 3); this is the
+Why: a notebook, the CLI and the report all start from an out directory (its tables: ``store.TABLES``); this is the
 one place that reads it, so every reader sees the same frames with the same columns, even when optional files
 (plans, server times, partitions) were never written.
 """
@@ -274,7 +274,7 @@ def _frame(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise WorkbenchError(f"results frame lacks columns {missing}; expected {columns} "
-                             "(interfaces.md section 3)")
+                             "(see workbench/bench/store.py)")
     return frame.reset_index(drop=True)
 
 

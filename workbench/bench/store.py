@@ -2,8 +2,8 @@
 
 Executions go to ``executions/part-NNNNN.parquet`` (one file per flush, written to a temporary name and
 renamed, so a part is whole or absent); ``results.parquet`` consolidates them without duplicates (key:
-engine, variant, query, phase, repetition, draw). The other tables and ``meta.json`` follow
-``/work/notes/interfaces.md`` section 3.
+engine, variant, query, phase, repetition, draw). The other tables follow
+:data:`TABLES`; ``meta.json`` holds ``Study.config()``.
 """
 
 from __future__ import annotations

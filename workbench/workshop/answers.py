@@ -15,7 +15,6 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from workbench.ddl.generic.importer import quiet_sqlglot
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
 from workbench.workshop.lesson import AnswerProblem
@@ -30,8 +29,7 @@ def statements(answer: str, kinds: tuple[type[exp.Expression], ...], what: str, 
     if not re.sub(r"--[^\n]*|/\*.*?\*/", "", text, flags=re.S).strip(" \n\t;"):
         raise AnswerProblem(f"no {what} yet: the answer is empty", hint)
     try:
-        with quiet_sqlglot():  # a statement sqlglot keeps as a Command is still run and judged
-            parsed = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+        parsed = [s for s in sqlglot.parse(text, read=dialect) if s is not None]  # Commands are judged too
     except SqlglotError as error:
         raise AnswerProblem(f"the answer does not parse as {dialect} SQL: {str(error).splitlines()[0]}",
                             f"check the syntax near the place named; {hint}") from error
