@@ -33,7 +33,7 @@ from __future__ import annotations
 import itertools
 import operator
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
@@ -107,6 +107,12 @@ class Prepared:
                         zip(trace.blanket["write"], trace.blanket["read"], strict=True)}
         self.duration_s = trace.duration_s
 
+    @cached_property
+    def by_key(self) -> np.ndarray:
+        """Reads ordered by key, then time: searches over millions of reads run in this order (sorted needles
+        stay in the processor's cache; in trace order the same searches take several times longer)."""
+        return np.lexsort((self.t_read, self.key))
+
     def blanket_times(self, read_query: int) -> np.ndarray:
         """Times of the write requests that reach every read of ``read_query``."""
         queries = [w for w, r in self.blanket if r == read_query]
@@ -153,6 +159,8 @@ def _events(p: Prepared, config: Config, obj: np.ndarray, obj_key: np.ndarray, i
         time = np.concatenate([time, edge_time[keep]])
         target = np.concatenate([target, edge_obj[keep]])
         ref = np.concatenate([ref, np.flatnonzero(keep)])
+    if write_kind is None:  # the reads alone, already in time order
+        return {"kind": kind, "time": time, "obj": target, "ref": ref}
     order = np.lexsort((kind, time))
     return {"kind": kind[order], "time": time[order], "obj": target[order], "ref": ref[order]}
 
@@ -161,7 +169,7 @@ def _current_object(p: Prepared, obj: np.ndarray, times: np.ndarray, keys: np.nd
     """The object a key maps to at each time (its latest read at or before then), -1 if never read yet."""
     if obj is p.key:  # one object per key (removing one never stored does nothing)
         return keys
-    order = np.lexsort((p.t_read, p.key))
+    order = p.by_key
     sorted_key, sorted_time = p.key[order], p.t_read[order]
     position = np.searchsorted(sorted_key, keys, side="left")
     end = np.searchsorted(sorted_key, keys, side="right")
@@ -366,28 +374,29 @@ class _Books:
         fill_time = np.concatenate([t for _, t, *_ in self.fills])
         fill_seq = np.concatenate([s for _, _, s, _ in self.fills])
         fill_read = np.concatenate([d for *_, d in self.fills])
-        served = _latest(fill_obj, fill_seq, self.obj, self.read_seq)  # the fill each read's copy comes from
+        reads = p.by_key  # every read, in key order (see Prepared)
+        served = _latest(fill_obj, fill_seq, self.obj[reads], self.read_seq[reads])  # the fill each copy is from
         since = np.where(served >= 0, fill_time[np.maximum(served, 0)], np.inf)
         if config.invalidation == "ttl-only":
-            return self.hit & self._changed_between(since, p.t_read)
-        if config.strategy == "write-behind":  # a miss within the flush delay read the row before the write
+            stale[reads] = self.hit[reads] & self._changed_between(reads, since, p.t_read[reads])
+        elif config.strategy == "write-behind":  # a miss within the flush delay read the row before the write
             from_db = (served >= 0) & fill_read[np.maximum(served, 0)]
-            return from_db & self._changed_between(since - config.flush_delay_s, since)
+            stale[reads] = from_db & self._changed_between(reads, since - config.flush_delay_s, since)
         return stale
 
-    def _changed_between(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """Per read: did a write that reaches its key land in (start, end]?"""
+    def _changed_between(self, reads: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Per read of ``reads``: did a write that reaches its key land in (start, end]?"""
         p = self.p
         changed = np.zeros(len(start), dtype=bool)
         if len(p.edge_key):
             span = float(max(p.t_write.max(), p.t_read.max()) + 1.0 + (self.config.flush_delay_s or 0))
             combined = np.sort(p.edge_key * span + p.t_write[p.edge_write])
-            base = p.key * span
+            base = p.key[reads] * span
             after = np.searchsorted(combined, base + np.clip(start, -1, span - 1), side="right")
             before = np.searchsorted(combined, base + np.clip(end, -1, span - 1), side="right")
             changed |= (before > after) & np.isfinite(start)
         for query in {r for _, r in p.blanket}:
-            mine = p.query_of_read == query
+            mine = p.query_of_read[reads] == query
             times = np.sort(p.blanket_times(query))
             after = np.searchsorted(times, start[mine], side="right")
             before = np.searchsorted(times, end[mine], side="right")
