@@ -202,3 +202,46 @@ def test_data_panel_on_an_engine_it_does_not_own():
         assert panel.reload.disabled and message(panel) == "" and engine.row_counts()
     panel.set(column=panel.controls["column"].options[-1])
     assert "was closed" in message(panel) and "explore(domain)" in message(panel)
+
+
+@pytest.fixture(scope="module")
+def shop_migration():
+    shop = wb.domain("ecommerce")
+    v1, v2 = wb.import_ddl(shop.path / "schema.sql"), wb.import_ddl(shop.path / "schema_v2.sql")
+    return wb.plan_migration(v1, v2, renames={"orders.total": "orders.amount"})
+
+
+def test_migration_panel_shows_each_statement_with_its_lock_and_findings(shop_migration):
+    panel = shop_migration.explore()
+    assert message(panel) == "" and "ALTER TABLE public.orders RENAME COLUMN total TO amount;" in panel.detail.value
+    assert "renaming-column" in panel.detail.value and "ACCESS EXCLUSIVE on public.orders" in panel.detail.value
+    assert "Every statement of the up script" in panel.overview.value and "<th>phase</th>" in panel.overview.value
+    rename = panel.detail.value
+    rewrite = next(i for i, s in enumerate(shop_migration.up) if s.rewrite)
+    panel.set(step=rewrite)
+    assert panel.detail.value != rename and "rewrites the whole table while holding it" in panel.detail.value
+    panel.set(direction="down")
+    assert panel.controls["step"].value == 0 and "RENAME COLUMN amount TO total" in panel.detail.value
+    assert "Every statement of the down script" in panel.overview.value
+    assert static_pictures(panel) == []  # nothing measured: the plan is text and tables
+
+
+def test_migration_panel_of_an_empty_plan_says_so(shop_migration):
+    same = wb.plan_migration(shop_migration.diff.old, shop_migration.diff.old)
+    panel = wb.explore(same)
+    assert message(panel) == "the up script has no statements: the two schemas are the same"
+    assert "<svg" not in panel._repr_mimebundle_()["text/html"]
+
+
+def test_migration_panel_with_a_measurement_rings_the_chosen_statement(shop_migration, pg_server):
+    with wb.connect("postgres") as engine:
+        measured = shop_migration.measure(engine, scale="ci", seed=1, warmup_s=0.1, pause_s=0.01, progress=False)
+    panel = shop_migration.explore(measured=measured)
+    assert "Measured" in panel.evidence.value and "held (pg_locks)" in panel.evidence.value
+    first = panel.plot.value
+    panel.set(step=3)
+    assert panel.plot.value != first and "workload errors" in panel.evidence.value
+    panel.set(direction="down")
+    assert message(panel).startswith("the measurement ran the up script")
+    assert len(static_pictures(panel)) == 1
+
