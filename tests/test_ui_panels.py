@@ -245,3 +245,39 @@ def test_migration_panel_with_a_measurement_rings_the_chosen_statement(shop_migr
     assert message(panel).startswith("the measurement ran the up script")
     assert len(static_pictures(panel)) == 1
 
+
+@pytest.fixture(scope="module")
+def cache_results():
+    shop = wb.domain("ecommerce")
+    with wb.connect("duckdb") as engine:
+        shop.load(engine, "ci", seed=1, progress=False)
+        stream = wb.cache.trace(shop, engine, requests=3000, seed=1, workload=shop.path / "workload_cache.sql",
+                                progress=False)
+    sizes = [int(stream.working_set_bytes * f) for f in (0.05, 0.2, 1.0)]
+    return wb.cache.simulate(stream, policies="lru,s3fifo", sizes=sizes, ttls=[None, 30],
+                             strategies="cache-aside,refresh-ahead", progress=False)
+
+
+def test_cache_panel_slides_over_the_simulated_sizes_and_ttls(cache_results):
+    panel = cache_results.explore(policy="lru")
+    sizes = [value for _, value in panel.controls["size"].options]
+    assert message(panel) == "" and [label for label, _ in panel.controls["ttl"].options] == ["no TTL", "30 s"]
+    assert "Belady (optimum)" in panel.figures.value and "What to cache within" in panel.chosen.value
+    panel.set(size=sizes[-1], ttl=-1.0)
+    curve, summary = panel.plot.value, panel.summary.value
+    panel.set(size=sizes[0])
+    assert panel.plot.value != curve and panel.summary.value != summary
+    assert "Belady&#x27;s optimum" in panel.summary.value and "no TTL" in panel.summary.value
+    panel.set(ttl=30.0, policy="s3fifo")
+    assert "TTL 30 s" in panel.summary.value and "s3fifo at" in panel.summary.value
+    assert len(panel.advice) == 4  # what to cache: simulated once per point visited (set() moves one by one)
+    panel.set(strategy="refresh-ahead", ttl=-1.0)
+    assert message(panel) == ("s3fifo was not simulated with refresh-ahead, on-write, no TTL; refresh-ahead was "
+                              "simulated with: on-write, TTL 30 s")
+    assert len(static_pictures(panel)) == 1
+
+
+def test_cache_panel_refuses_a_size_that_was_not_simulated(cache_results):
+    with pytest.raises(WorkbenchError, match="cache size 12 was not simulated; the stops are: "):
+        cache_results.explore(size=12)
+
