@@ -281,3 +281,30 @@ def test_cache_panel_refuses_a_size_that_was_not_simulated(cache_results):
     with pytest.raises(WorkbenchError, match="cache size 12 was not simulated; the stops are: "):
         cache_results.explore(size=12)
 
+
+@pytest.fixture(scope="module")
+def proof(pg_server):
+    tenants = wb.domain("multitenant")
+    policy = wb.security.Policy.from_toml(tenants.path / "policy.toml")
+    with wb.connect("postgres") as engine:
+        tenants.load(engine, "ci", seed=1, progress=False)
+        return wb.security.prove(engine, policy, progress=False)
+
+
+def test_tenancy_panel_shows_an_attack_and_what_stopped_it(proof):
+    panel = proof.explore()
+    assert message(panel) == "" and panel.controls["attack"].value == "read_other_tenant"
+    assert "read no row of tenant 2" in panel.detail.value and "allowed by design" in panel.matrix.value
+    assert "the policy's statements on customers (dry run)" in panel.barriers.value
+    assert "ENABLE ROW LEVEL SECURITY" in panel.barriers.value
+    matrix, cells = panel.matrix.value, panel.plot.value
+    panel.set(attack="insert_forged_tenant")
+    assert panel.plot.value != cells and "permission denied for table customers" in panel.detail.value
+    panel.set(tenant=2)
+    assert panel.matrix.value != matrix and "tenant 2 attacking" in panel.matrix.value
+    panel.set(attack="owner_without_force", role="app_ro")
+    assert message(panel) == ("owner_without_force was not run as app_ro: it aims at tenant tables, and has nothing "
+                              "of that to aim at as this role; it ran as migrator")
+    panel.set(role="migrator")
+    assert message(panel) == "" and "FORCE ROW LEVEL SECURITY" in panel.detail.value
+    assert len(static_pictures(panel)) == 1
