@@ -236,8 +236,10 @@ def test_migration_panel_of_an_empty_plan_says_so(shop_migration):
 def test_migration_panel_with_a_measurement_rings_the_chosen_statement(shop_migration, pg_server):
     with wb.connect("postgres") as engine:
         measured = shop_migration.measure(engine, scale="ci", seed=1, warmup_s=0.1, pause_s=0.01, progress=False)
-    panel = shop_migration.explore(measured=measured)
+        verified = shop_migration.verify(engine, progress=False)  # the catalogs only: no rows
+    panel = shop_migration.explore(measured=measured, verified=verified)
     assert "Measured" in panel.evidence.value and "held (pg_locks)" in panel.evidence.value
+    assert "&lt;Verification: round trip verified" in panel.evidence.value
     first = panel.plot.value
     panel.set(step=3)
     assert panel.plot.value != first and "workload errors" in panel.evidence.value
@@ -261,7 +263,9 @@ def cache_results():
 def test_cache_panel_slides_over_the_simulated_sizes_and_ttls(cache_results):
     panel = cache_results.explore(policy="lru")
     sizes = [value for _, value in panel.controls["size"].options]
-    assert message(panel) == "" and [label for label, _ in panel.controls["ttl"].options] == ["no TTL", "30 s"]
+    assert message(panel) == "; ".join(cache_results.notes)  # the simulation's notes, e.g. refresh-ahead skipped
+    assert "refresh-ahead is simulated only with a TTL" in message(panel)
+    assert [label for label, _ in panel.controls["ttl"].options] == ["no TTL", "30 s"]
     assert "Belady (optimum)" in panel.figures.value and "What to cache within" in panel.chosen.value
     panel.set(size=sizes[-1], ttl=-1.0)
     curve, summary = panel.plot.value, panel.summary.value

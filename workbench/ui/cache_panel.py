@@ -75,6 +75,9 @@ class CachePanel(Panel):
         point, size = self.point, self.controls["size"].value
         rows = self._rows(point)
         at_size = rows[rows["size_bytes"] == size].set_index("policy")
+        if point["policy"] not in at_size.index:
+            raise NoData(f"{point['policy']} has no simulated row at {format_size(size)}, {_where(point)} "
+                         f"(see the simulation's notes: {'; '.join(self.results.notes) or 'none'})")
         chosen = at_size.loc[point["policy"]]
         label = f"{point['policy']} at {format_size(size)}"
         self.show("curve", self.plot, plot_png(lambda ax: mark(self.results.miss_ratio_curve(
@@ -90,8 +93,7 @@ class CachePanel(Panel):
                              f"({html.escape(point['policy'])}; queries ranked by database time saved per cached "
                              f"byte)</p>"
                              + frame_html(advice[list(ADVICE)].rename(columns=ADVICE), empty="no read query"))
-        notes = [n for n in self.results.notes if "Belady" in n]
-        return "; ".join(notes) or None
+        return "; ".join(self.results.notes) or None
 
     def static_html(self) -> str:
         return (f"<p><b>{html.escape(self.title)}</b></p>{self.summary.value}{self.message.value}"
