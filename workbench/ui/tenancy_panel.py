@@ -61,7 +61,8 @@ class TenancyPanel(Panel):
         tenant, name, role = (self.controls[k].value for k in ("tenant", "attack", "role"))
         mine = self.proof.frame[self.proof.frame["tenant"] == tenant]
         self.matrix.value = (f"<p><b>Every attack as every role, tenant {html.escape(str(tenant))} attacking</b> "
-                             f"(measured on PostgreSQL)</p>" + _matrix_html(mine))
+                             f"(measured on PostgreSQL; each cell: the worst outcome of its attempts, and how many "
+                             f"there were)</p>" + _matrix_html(mine))
         attack = next(a for a in ATTACKS if a.name == name)
         rows = mine[mine["attack"] == name]
         if role != ALL:
