@@ -202,3 +202,113 @@ def test_data_panel_on_an_engine_it_does_not_own():
         assert panel.reload.disabled and message(panel) == "" and engine.row_counts()
     panel.set(column=panel.controls["column"].options[-1])
     assert "was closed" in message(panel) and "explore(domain)" in message(panel)
+
+
+@pytest.fixture(scope="module")
+def shop_migration():
+    shop = wb.domain("ecommerce")
+    v1, v2 = wb.import_ddl(shop.path / "schema.sql"), wb.import_ddl(shop.path / "schema_v2.sql")
+    return wb.plan_migration(v1, v2, renames={"orders.total": "orders.amount"})
+
+
+def test_migration_panel_shows_each_statement_with_its_lock_and_findings(shop_migration):
+    panel = shop_migration.explore()
+    assert message(panel) == "" and "ALTER TABLE public.orders RENAME COLUMN total TO amount;" in panel.detail.value
+    assert "renaming-column" in panel.detail.value and "ACCESS EXCLUSIVE on public.orders" in panel.detail.value
+    assert "Every statement of the up script" in panel.overview.value and "<th>phase</th>" in panel.overview.value
+    rename = panel.detail.value
+    rewrite = next(i for i, s in enumerate(shop_migration.up) if s.rewrite)
+    panel.set(step=rewrite)
+    assert panel.detail.value != rename and "rewrites the whole table while holding it" in panel.detail.value
+    panel.set(direction="down")
+    assert panel.controls["step"].value == 0 and "RENAME COLUMN amount TO total" in panel.detail.value
+    assert "Every statement of the down script" in panel.overview.value
+    assert static_pictures(panel) == []  # nothing measured: the plan is text and tables
+
+
+def test_migration_panel_of_an_empty_plan_says_so(shop_migration):
+    same = wb.plan_migration(shop_migration.diff.old, shop_migration.diff.old)
+    panel = wb.explore(same)
+    assert message(panel) == "the up script has no statements: the two schemas are the same"
+    assert "<svg" not in panel._repr_mimebundle_()["text/html"]
+
+
+def test_migration_panel_with_a_measurement_rings_the_chosen_statement(shop_migration, pg_server):
+    with wb.connect("postgres") as engine:
+        measured = shop_migration.measure(engine, scale="ci", seed=1, warmup_s=0.1, pause_s=0.01, progress=False)
+        verified = shop_migration.verify(engine, progress=False)  # the catalogs only: no rows
+    panel = shop_migration.explore(measured=measured, verified=verified)
+    assert "Measured" in panel.evidence.value and "held (pg_locks)" in panel.evidence.value
+    assert "&lt;Verification: round trip verified" in panel.evidence.value
+    first = panel.plot.value
+    panel.set(step=3)
+    assert panel.plot.value != first and "workload errors" in panel.evidence.value
+    panel.set(direction="down")
+    assert message(panel).startswith("the measurement ran the up script")
+    assert len(static_pictures(panel)) == 1
+
+
+@pytest.fixture(scope="module")
+def cache_results():
+    shop = wb.domain("ecommerce")
+    with wb.connect("duckdb") as engine:
+        shop.load(engine, "ci", seed=1, progress=False)
+        stream = wb.cache.trace(shop, engine, requests=3000, seed=1, workload=shop.path / "workload_cache.sql",
+                                progress=False)
+    sizes = [int(stream.working_set_bytes * f) for f in (0.05, 0.2, 1.0)]
+    return wb.cache.simulate(stream, policies="lru,s3fifo", sizes=sizes, ttls=[None, 30],
+                             strategies="cache-aside,refresh-ahead", progress=False)
+
+
+def test_cache_panel_slides_over_the_simulated_sizes_and_ttls(cache_results):
+    panel = cache_results.explore(policy="lru")
+    sizes = [value for _, value in panel.controls["size"].options]
+    assert message(panel) == "; ".join(cache_results.notes)  # the simulation's notes, e.g. refresh-ahead skipped
+    assert "refresh-ahead is simulated only with a TTL" in message(panel)
+    assert [label for label, _ in panel.controls["ttl"].options] == ["no TTL", "30 s"]
+    assert "Belady (optimum)" in panel.figures.value and "What to cache within" in panel.chosen.value
+    panel.set(size=sizes[-1], ttl=-1.0)
+    curve, summary = panel.plot.value, panel.summary.value
+    panel.set(size=sizes[0])
+    assert panel.plot.value != curve and panel.summary.value != summary
+    assert "Belady&#x27;s optimum" in panel.summary.value and "no TTL" in panel.summary.value
+    panel.set(ttl=30.0, policy="s3fifo")
+    assert "TTL 30 s" in panel.summary.value and "s3fifo at" in panel.summary.value
+    assert len(panel.advice) == 4  # what to cache: simulated once per point visited (set() moves one by one)
+    panel.set(strategy="refresh-ahead", ttl=-1.0)
+    assert message(panel) == ("s3fifo was not simulated with refresh-ahead, on-write, no TTL; refresh-ahead was "
+                              "simulated with: on-write, TTL 30 s")
+    assert len(static_pictures(panel)) == 1
+
+
+def test_cache_panel_refuses_a_size_that_was_not_simulated(cache_results):
+    with pytest.raises(WorkbenchError, match="cache size 12 was not simulated; the stops are: "):
+        cache_results.explore(size=12)
+
+
+@pytest.fixture(scope="module")
+def proof(pg_server):
+    tenants = wb.domain("multitenant")
+    policy = wb.security.Policy.from_toml(tenants.path / "policy.toml")
+    with wb.connect("postgres") as engine:
+        tenants.load(engine, "ci", seed=1, progress=False)
+        return wb.security.prove(engine, policy, progress=False)
+
+
+def test_tenancy_panel_shows_an_attack_and_what_stopped_it(proof):
+    panel = proof.explore()
+    assert message(panel) == "" and panel.controls["attack"].value == "read_other_tenant"
+    assert "read no row of tenant 2" in panel.detail.value and "allowed by design" in panel.matrix.value
+    assert "the policy's statements on customers (dry run)" in panel.barriers.value
+    assert "ENABLE ROW LEVEL SECURITY" in panel.barriers.value
+    matrix, cells = panel.matrix.value, panel.plot.value
+    panel.set(attack="insert_forged_tenant")
+    assert panel.plot.value != cells and "permission denied for table customers" in panel.detail.value
+    panel.set(tenant=2)
+    assert panel.matrix.value != matrix and "tenant 2 attacking" in panel.matrix.value
+    panel.set(attack="owner_without_force", role="app_ro")
+    assert message(panel) == ("owner_without_force was not run as app_ro: it aims at tenant tables, and has nothing "
+                              "of that to aim at as this role; it ran as migrator")
+    panel.set(role="migrator")
+    assert message(panel) == "" and "FORCE ROW LEVEL SECURITY" in panel.detail.value
+    assert len(static_pictures(panel)) == 1

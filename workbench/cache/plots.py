@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, NullLocator, PercentFormatter
 
 from workbench.bench.plots import _axes, _nothing
 from workbench.cache.policies import OPTIMUM
@@ -24,6 +24,8 @@ def miss_ratio_curve(frame: pd.DataFrame, ax: Axes | None = None) -> Axes:
         ax.plot(rows["size_bytes"], rows["hit_ratio"], marker="o", label="Belady (optimum)" if optimum else policy,
                 linestyle="--" if optimum else "-", color="black" if optimum else None, zorder=3 if optimum else 2)
     ax.set_xscale("log")
+    ax.set_xticks(sorted(frame["size_bytes"].unique()))  # the simulated sizes, not powers of ten
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_size(v)))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1)

@@ -92,6 +92,13 @@ class CacheResults:
                              strategy=chosen["strategy"], ttl_s=_ttl(chosen["ttl_s"]),
                              invalidation=chosen["invalidation"], options=self.options)
 
+    def explore(self, **options: Any) -> Any:
+        """A panel: cache size and TTL sliders over the simulated curves, a policy picker; the figures at the
+        chosen point and what to cache there follow (see :mod:`workbench.ui.cache_panel`)."""
+        from workbench.ui import explore
+
+        return explore(self, **options)
+
     def to_parquet(self, path: str | Path) -> Path:
         path = Path(path)
         self.frame.to_parquet(path, index=False)

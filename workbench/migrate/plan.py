@@ -124,6 +124,13 @@ class Migration:
 
         return verify(self, engine, source, **options)
 
+    def explore(self, **options: Any) -> Any:
+        """A panel: pick the script and a statement; its SQL, lock, rewrite, phase and squawk findings follow,
+        with ``measured=`` / ``verified=`` runs when given (see :mod:`workbench.ui.migration_panel`)."""
+        from workbench.ui import explore
+
+        return explore(self, **options)
+
     def to_dict(self) -> dict[str, object]:
         return {"dialect": self.dialect, "safe": self.safe, "complete": self.complete, **self.diff.to_dict(),
                 "up": [s.to_dict() for s in self.up], "down": [s.to_dict() for s in self.down],

@@ -69,6 +69,13 @@ class Proof:
         """The matrix: attack and target down, role and tenant across, coloured by outcome against intent."""
         return attack_matrix(self.frame, ax)
 
+    def explore(self, **options: Any) -> Any:
+        """A panel: pick the attacking tenant, an attack and a role; its cells of the matrix, PostgreSQL's answers
+        and the policy statements that stop it follow (see :mod:`workbench.ui.tenancy_panel`)."""
+        from workbench.ui import explore
+
+        return explore(self, **options)
+
     def __repr__(self) -> str:
         verdict = "every attack it should block was blocked" if self.ok else f"{len(self.holes)} holes"
         return (f"<Proof: {len(self.frame)} attacks ({self.frame['attack'].nunique()} kinds) as "

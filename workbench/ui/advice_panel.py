@@ -14,7 +14,7 @@ import pandas as pd
 
 from workbench.advisor.advice import MB, Advice, plot_budget_curve
 from workbench.bench.results import frame_html
-from workbench.ui.panel import Panel, html_box, image, plot_png
+from workbench.ui.panel import Panel, html_box, image, mark, plot_png
 
 
 class AdvicePanel(Panel):
@@ -47,8 +47,8 @@ class AdvicePanel(Panel):
 
     def update(self) -> str | None:
         advice, budget = self.current, self.controls["budget"].value
-        self.show("curve", self.plot, plot_png(lambda ax: _marked(plot_budget_curve(self.curve, ax), budget,
-                                                                   advice.after_ms), size=(5.5, 3.2)))
+        self.show("curve", self.plot, plot_png(lambda ax: mark(plot_budget_curve(self.curve, ax), budget,
+                                                               advice.after_ms, budget_label(budget)), size=(5.5, 3.2)))
         self.summary.value = f"<p><b>{html.escape(budget_label(budget))}</b>: {html.escape(advice._summary())}</p>"
         self.chosen.value = _recommendations_html(advice)
         statements = "\n".join(statement + ";" for statement in advice.sql()) or "-- nothing to create"
@@ -96,14 +96,6 @@ def _savings(queries: pd.DataFrame) -> pd.DataFrame:
     frame["saved_pct"] = 100 * frame["saved_ms"] / frame["before_ms"]
     return frame.rename(columns={"before_ms": "before (ms)", "after_ms": "after (ms)", "saved_ms": "saved (ms)",
                                  "saved_pct": "saved (%)", "same_answers": "same answers"})
-
-
-def _marked(ax, budget: float, workload_ms: float):
-    ax.axvline(budget, color="tab:red", linewidth=1, linestyle=":")
-    ax.plot([budget], [workload_ms], marker="o", markersize=10, markerfacecolor="none", color="tab:red",
-            label=budget_label(budget))
-    ax.legend(fontsize="small")
-    return ax
 
 
 def panel(advice: Advice) -> AdvicePanel:

@@ -125,6 +125,14 @@ def plot_png(draw: Callable[[Axes], Any], size: tuple[float, float] = PLOT_SIZE)
     return figure_png(figure)
 
 
+def mark(ax: Axes, x: float, y: float, label: str) -> Axes:
+    """Ring the point the controls chose on a curve (and a dotted line through it), with ``label`` in the legend."""
+    ax.axvline(x, color="tab:red", linewidth=1, linestyle=":")
+    ax.plot([x], [y], marker="o", markersize=10, markerfacecolor="none", color="tab:red", label=label)
+    ax.legend(fontsize="small")
+    return ax
+
+
 def image() -> widgets.Image:
     return widgets.Image(layout=widgets.Layout(max_width="100%", height="auto"))
 
