@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--size", default="1MB", help="cache size of the simulation runs")
     parser.add_argument("--replay-requests", type=int, default=12_000)
     parser.add_argument("--replay-rate", type=float, default=150.0)
-    parser.add_argument("--replay-size", default="1.25MB")
+    parser.add_argument("--replay-size", default="1.02MB", help="Redis maxmemory: small enough that it evicts")
     parser.add_argument("--replay-ttl", type=float, default=30.0)
     args = parser.parse_args()
     load = Path("/proc/loadavg").read_text().split()[:3] if os.path.exists("/proc/loadavg") else []
