@@ -56,7 +56,8 @@ def child(kind: str, argument: str) -> None:
               connect(f"duckdb:{folder}/timeseries.duckdb") as engine):
             report = engine.load(model.schema, model.stream(scale, seed=0), progress=False)
         figures = {"rows": report.rows, "copy_s": round(sum(t.seconds for t in report.tables), 2),
-                   "finish_s": round(report.finish_seconds, 2), "notes": list(report.notes)}
+                   "finish_s": round(report.finish_seconds, 2),
+                   "notes": [f"{note.object}: {note.message}" for note in report.notes]}
     elif kind == "ecommerce-postgres":
         scale, jobs = argument.split(":")
         with connect("postgres") as engine:
