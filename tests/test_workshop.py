@@ -2,7 +2,8 @@
 
 The solutions notebooks run every right answer under nbval; here each check also meets the wrong
 answers an attendee writes (a table that does not exist, the index on the wrong table or column, a
-DELETE for retention), and the exercise notebooks are checked to be their solutions minus the
+DELETE for retention, a migration that rewrites a live table, a cache too small, a policy that forgets
+a table), and the exercise notebooks are checked to be their solutions minus the
 solution blocks.
 """
 
@@ -135,6 +136,100 @@ def test_plans_checks_reading_rewriting_and_covering(plans):
             "returned that should not be")
     not_yet(plans.check("index-only", "CREATE INDEX ON orders (customer_id, ordered_at DESC)"),
             "it still visits the table")
+
+
+@pytest.fixture(scope="module")
+def migrations(pg_server):
+    with workshop.lesson("migrations") as lesson:
+        yield lesson
+
+
+def test_migrations_name_the_statement_that_locks_the_shop_out(migrations):
+    not_yet(migrations.check("index", "-- your migration"), "no migration yet")
+    not_yet(migrations.check("index", "CREATE INDX"), "does not parse as PostgreSQL")
+    not_yet(migrations.check("index", "CREATE INDEX ON ordrs (status)"), 'relation "ordrs" does not exist')
+    not_yet(migrations.check("index", "CREATE INDEX ON orders (status, ordered_at)"),
+            "holding SHARE on orders", "require-concurrent-index-creation")
+    assert migrations.check("index", "CREATE INDEX CONCURRENTLY ON orders (status, ordered_at)").passed
+    not_yet(migrations.check("foreign-key", "ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers"),
+            "scanned the rows to validate", "SHARE ROW EXCLUSIVE")
+    fk = "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (customer_id) REFERENCES customers NOT VALID"
+    not_yet(migrations.check("foreign-key", fk), "is NOT VALID")
+    assert migrations.check("foreign-key", f"{fk}; ALTER TABLE orders VALIDATE CONSTRAINT fk").passed
+    naive = "ALTER TABLE orders ADD COLUMN public_id uuid NOT NULL DEFAULT gen_random_uuid()"
+    not_yet(migrations.check("public-id", naive), "rewrote orders", "ACCESS EXCLUSIVE")
+    backfill = ("ALTER TABLE orders ADD COLUMN public_id uuid; "
+                "ALTER TABLE orders ALTER COLUMN public_id SET DEFAULT gen_random_uuid(); "
+                "UPDATE orders SET public_id = gen_random_uuid(); ")
+    not_yet(migrations.check("public-id", backfill), "public_id may be NULL")
+    not_yet(migrations.check("public-id", backfill + "ALTER TABLE orders ALTER COLUMN public_id SET NOT NULL"),
+            "scanned orders to verify it holding ACCESS EXCLUSIVE")
+    proven = backfill + ("ALTER TABLE orders ADD CONSTRAINT nn CHECK (public_id IS NOT NULL) NOT VALID; "
+                         "ALTER TABLE orders VALIDATE CONSTRAINT nn; "
+                         "ALTER TABLE orders ALTER COLUMN public_id SET NOT NULL")
+    assert migrations.check("public-id", proven).passed
+    observed = migrations.observe(naive)
+    assert observed[["lock", "squawk"]].iloc[0].tolist() == ["ACCESS EXCLUSIVE", "adding-field-with-default"]
+    assert "public_id" not in set(migrations.engine.query("SELECT attname FROM pg_attribute WHERE attrelid = "
+                                                          "'orders'::regclass")["attname"])  # answers ran on copies
+
+
+@pytest.fixture(scope="module")
+def caching():
+    with workshop.lesson("caching", requests=5_000) as lesson:
+        yield lesson
+
+
+def test_caching_checks_answers_against_the_simulation(caching):
+    not_yet(caching.check("size", None), "no cache size yet")
+    not_yet(caching.check("size", "lots"), "cannot read cache size 'lots'")
+    not_yet(caching.check("size", "1kB"), "points short of 80%")
+    not_yet(caching.check("size", "10MB"), "already reaches 80%")
+    smallest = caching.exercises["size"].judge.__self__.smallest
+    assert caching.check("size", smallest).passed
+    not_yet(caching.check("policy", ""), "no policy named yet")
+    not_yet(caching.check("policy", "belady"), "a policy this lesson does not compare")
+    hits = caching.compare_policies(("lru", "s3fifo", "sieve", "lfu"))
+    worst = hits[hits.policy != "belady"].sort_values("hit_ratio").iloc[0]["policy"]
+    not_yet(caching.check("policy", worst), "points more in the same memory")
+    not_yet(caching.check("ttl", "soon"), "is not a number of seconds")
+    not_yet(caching.check("ttl", 3600), "of reads are stale: more than 15%")
+    assert str(caching.check("ttl", 0.01)).count("missing") <= 1
+    assert caching.check("ttl", caching.exercises["ttl"].judge.__self__.longest_ttl).passed
+
+
+@pytest.fixture(scope="module")
+def tenancy(pg_server):
+    with workshop.lesson("tenancy") as lesson:
+        yield lesson
+
+
+TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::int"
+
+
+def security(tables=("customers", "orders", "order_items"), *, force=False, clause=f"USING (tenant_id = {TENANT})"):
+    lines = [f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY;" for t in tables]
+    lines += [f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY;" for t in tables if force]
+    return "\n".join(lines + [f"CREATE POLICY tenant ON {t} {clause};" for t in tables])
+
+
+def test_tenancy_runs_the_attack_suite_on_the_answer(tenancy):
+    not_yet(tenancy.check("reads", "-- your row-level security"), "no row-level security yet")
+    not_yet(tenancy.check("reads", "CREATE POLICY p ON customers TO app_ro USING (true)"), 'role "app_ro" does not')
+    partial = tenancy.check("reads", security(("customers", "orders")))
+    not_yet(partial, "read_other_tenant got through as app_ro, app_rw on order_items")
+    assert "ALTER TABLE order_items ENABLE ROW LEVEL SECURITY" in partial.hint
+    not_yet(tenancy.check("reads", "ALTER TABLE orders ENABLE ROW LEVEL SECURITY"), "app_ro reads 0 of tenant")
+    assert tenancy.check("reads", security()).passed
+    not_yet(tenancy.check("writes", security(clause=f"FOR SELECT USING (tenant_id = {TENANT})")), "app_rw updates 0")
+    not_yet(tenancy.check("writes", security(clause=f"USING (tenant_id = {TENANT}) WITH CHECK (true)")),
+            "insert_forged_tenant got through as app_rw")
+    assert tenancy.check("writes", security()).passed
+    owner = tenancy.check("owner", security())
+    not_yet(owner, "owner_without_force got through as migrator")
+    assert "FORCE ROW LEVEL SECURITY" in owner.hint
+    assert tenancy.check("owner", security(force=True)).passed
+    assert [status for *_, status in tenancy.progress().rows] == ["done", "done", "done"]
 
 
 def test_exercise_notebooks_are_their_solutions_without_the_solutions():

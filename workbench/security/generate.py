@@ -89,7 +89,7 @@ def statements(policy: Policy, engine: Any = None) -> list[str]:
         sql.Identifier(target.namespace), sql.SQL(", ").join(_role(target, r.name) for r in policy.roles)))
     for role in policy.roles:
         parts += _grants(policy, target, role)
-    for table in policy.tenant_tables:
+    for table in policy.tenant_tables if policy.row_security else ():
         parts += _row_security(policy, target, table)
     if (owner := policy.owner) is not None:  # it runs migrations: it creates in the schema, and owns the tables
         parts.append(sql.SQL("GRANT CREATE ON SCHEMA {} TO {}").format(sql.Identifier(target.namespace),

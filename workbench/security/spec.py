@@ -127,6 +127,7 @@ class Policy:
     predicate: str = "initplan"
     force: bool = True
     with_check: bool = True
+    row_security: bool = True  # False: roles and grants only, the row-level security written by hand (a workshop)
     schema: Schema | None = field(default=None, compare=False, repr=False)
     file: str | None = None
 

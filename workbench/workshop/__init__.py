@@ -14,11 +14,14 @@ from workbench.errors import UnknownNameError
 from workbench.workshop.feedback import Feedback
 from workbench.workshop.lesson import AnswerProblem, Exercise, Lesson, Progress
 
-LESSONS = {  # lesson name -> module with build(**options) -> Lesson; migrations, caching, tenancy come next
+LESSONS = {  # lesson name -> module with build(**options) -> Lesson, in the order of the notebooks
     "modelling": "workbench.workshop.modelling",
     "indexing": "workbench.workshop.indexing",
     "partitioning": "workbench.workshop.partitioning",
     "plans": "workbench.workshop.plans",
+    "migrations": "workbench.workshop.migrations",
+    "caching": "workbench.workshop.caching",
+    "tenancy": "workbench.workshop.tenancy",
 }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import pandas as pd
+import pglast
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -20,6 +21,7 @@ from workbench.errors import WorkbenchError
 from workbench.workshop.lesson import AnswerProblem
 
 SHOWN_ROWS = 3
+RUN_HINT = "check the table and column names against the design"
 
 
 def statements(answer: str, kinds: tuple[type[exp.Expression], ...], what: str, hint: str,
@@ -40,6 +42,20 @@ def statements(answer: str, kinds: tuple[type[exp.Expression], ...], what: str, 
     if not found:
         kinds_seen = ", ".join(sorted({type(s).__name__.upper() for s in parsed})) or "nothing"
         raise AnswerProblem(f"no {what} in the answer (it holds {kinds_seen})", hint)
+    return found
+
+
+def postgres_statements(answer: str, what: str, hint: str) -> list[str]:
+    """The statements of ``answer`` exactly as written, split by PostgreSQL's own parser (pglast): for answers
+    run as they are (DDL that sqlglot would rewrite or read as an opaque command)."""
+    text = answer if isinstance(answer, str) else ""
+    try:
+        found = list(pglast.split(text, with_parser=True))
+    except pglast.parser.ParseError as error:
+        raise AnswerProblem(f"the answer does not parse as PostgreSQL: {error}",
+                            f"check the syntax near the place named; {hint}") from error
+    if not found:
+        raise AnswerProblem(f"no {what} yet: the answer is empty", hint)
     return found
 
 
@@ -88,23 +104,25 @@ def index_statements(answer: str, hint: str) -> list[exp.Create]:
     return creates
 
 
-def run(engine: Engine, answer: list[exp.Expression]) -> None:
-    """Run the answer's statements; a refused one is feedback, naming the statement and PostgreSQL's reason."""
+def run(engine: Engine, answer: list[exp.Expression] | list[str], hint: str = RUN_HINT) -> None:
+    """Run the answer's statements (parsed, or as written); a refused one is feedback, naming the statement and
+    PostgreSQL's reason."""
     for statement in answer:
+        text = statement if isinstance(statement, str) else statement.sql("postgres")
         try:
-            engine.execute(statement.sql("postgres"))
+            engine.execute(text)
         except WorkbenchError as error:
-            raise AnswerProblem(f"PostgreSQL refused {statement.sql('postgres')!r}: {str(error).splitlines()[0]}",
-                                "check the table and column names against the design") from error
+            raise AnswerProblem(f"PostgreSQL refused {text!r}: {str(error).splitlines()[0]}", hint) from error
 
 
 @contextmanager
-def on_a_copy(engine: Engine, answer: list[exp.Expression], *, then: str | None = None) -> Iterator[Engine]:
+def on_a_copy(engine: Engine, answer: list[exp.Expression] | list[str], *, then: str | None = None,
+              hint: str = RUN_HINT) -> Iterator[Engine]:
     """A copy of ``engine``'s database (PostgreSQL clone) with the answer's statements run, then ``then`` (e.g.
     ``ANALYZE``); dropped afterwards, so a wrong answer changes nothing."""
     twin = engine.clone()
     try:
-        run(twin, answer)
+        run(twin, answer, hint)
         if then:
             twin.execute(then)
         yield twin
