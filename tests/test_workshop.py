@@ -185,8 +185,8 @@ def test_caching_checks_answers_against_the_simulation(caching):
     not_yet(caching.check("size", "lots"), "cannot read cache size 'lots'")
     not_yet(caching.check("size", "1kB"), "points short of 80%")
     not_yet(caching.check("size", "10MB"), "already reaches 80%")
-    smallest = caching.exercises["size"].judge.__self__.smallest
-    assert caching.check("size", smallest).passed
+    reference = caching.exercises["size"].judge.__self__  # the figures the lesson measured on its stream
+    assert caching.check("size", reference.smallest).passed
     not_yet(caching.check("policy", ""), "no policy named yet")
     not_yet(caching.check("policy", "belady"), "a policy this lesson does not compare")
     hits = caching.compare_policies(("lru", "s3fifo", "sieve", "lfu"))
@@ -194,8 +194,8 @@ def test_caching_checks_answers_against_the_simulation(caching):
     not_yet(caching.check("policy", worst), "points more in the same memory")
     not_yet(caching.check("ttl", "soon"), "is not a number of seconds")
     not_yet(caching.check("ttl", 3600), "of reads are stale: more than 15%")
-    assert str(caching.check("ttl", 0.01)).count("missing") <= 1
-    assert caching.check("ttl", caching.exercises["ttl"].judge.__self__.longest_ttl).passed
+    not_yet(caching.check("ttl", reference.longest_ttl / 4), "gives hits away")
+    assert caching.check("ttl", reference.longest_ttl).passed
 
 
 @pytest.fixture(scope="module")
