@@ -112,7 +112,8 @@ def run(engine: Engine, answer: list[exp.Expression] | list[str], hint: str = RU
         try:
             engine.execute(text)
         except WorkbenchError as error:
-            raise AnswerProblem(f"PostgreSQL refused {text!r}: {str(error).splitlines()[0]}", hint) from error
+            reason = str(error).splitlines()[0].removeprefix("PostgreSQL: ")
+            raise AnswerProblem(f"PostgreSQL refused {text!r}: {reason}", hint) from error
 
 
 @contextmanager
