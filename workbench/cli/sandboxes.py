@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import argparse
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from workbench.errors import WorkbenchError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 TARGETS = "postgresql://... (your server) or postgres[:DIR] (the embedded one)"
+COMMAND_WIDTH = 60
 
 
 def cmd_sandboxes(args: argparse.Namespace) -> int:
@@ -24,7 +29,7 @@ def cmd_sandboxes(args: argparse.Namespace) -> int:
         found = markers.sandboxes(connection)
         print(f"{len(found)} schema(s) or database(s) created by the workbench on {server.where()}")
         if found:
-            print(markers.table(found, max_age).to_string(index=False))
+            print(_shown(markers.table(found, max_age)).to_string(index=False))
         stale = [s for s in found if s.state(max_age) == "stale"]
         if not args.drop_stale:
             if stale:
@@ -53,6 +58,13 @@ def cmd_drop(args: argparse.Namespace) -> int:
     parts = f" and {', '.join(sandbox.parts)}" if sandbox.parts else ""
     print(f"dropped {sandbox.kind} {sandbox.name}{parts}{_size(sandbox.bytes)} on {server.where()}")
     return 0
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The table for a terminal: sizes in MB, long commands cut (the whole command is in the marker)."""
+    return table.assign(bytes=[_size(size).strip(" ()") for size in table["bytes"]],
+                        command=[c if len(c) <= COMMAND_WIDTH else c[:COMMAND_WIDTH - 1] + "…"
+                                 for c in table["command"]]).rename(columns={"bytes": "size"})
 
 
 def _size(size: int | None) -> str:
