@@ -24,7 +24,7 @@ from workbench.plans import Plan, explain
 from workbench.workload import Workload
 from workbench.workshop import answers
 from workbench.workshop.feedback import Feedback
-from workbench.workshop.lesson import AnswerProblem, Exercise, Lesson
+from workbench.workshop.lesson import AnswerProblem, Exercise, Lesson, closed_on_failure
 
 LOST_INDEXES = ("orders_customer_id_idx", "customers_email_lower_idx")  # what the colleague's design lacks
 ORDERS, CUSTOMERS = 300_000, 20_000  # enough rows that reading them all costs many times an index lookup
@@ -56,14 +56,11 @@ def build(scale: str | float = "ci", *, seed: int = 42, orders: int = ORDERS, cu
     schema = _without_indexes(subset(shop.schema, ("orders",)))
     rows = {"orders": orders, "customers": customers}
     engine = connect("postgres")
-    try:
+    with closed_on_failure(engine):
         engine.load(schema, _generate(shop, schema, rows, seed))
         history = shop.workload.query("customer_orders").bind({"customer": _best_customer(engine)}, "postgres")
         by_email = Workload.from_text(EMAIL_QUERY, schema=schema)
         email_draws = by_email.draws(engine, 1, seed=seed)
-    except BaseException:
-        engine.close()
-        raise
     context = Context(engine, schema, shop, rows, seed, history,
                       by_email.query("customer_by_email").bind(email_draws["customer_by_email"][0], "postgres"))
     lesson = Lesson("indexing", "Lesson 2 · Indexing",

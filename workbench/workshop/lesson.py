@@ -8,7 +8,8 @@ done, not yet or not tried (the same on every run with the same answers, so CI c
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,17 @@ from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.workshop.feedback import Feedback
 
 NOT_TRIED = "not tried"
+
+
+@contextmanager
+def closed_on_failure(*engines: Any) -> Iterator[None]:
+    """Close ``engines`` when a lesson's setup fails (or is interrupted): no server or database left behind."""
+    try:
+        yield
+    except BaseException:
+        for engine in engines:
+            engine.close()
+        raise
 
 
 class AnswerProblem(WorkbenchError):

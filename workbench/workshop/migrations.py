@@ -24,7 +24,7 @@ from workbench.migrate.locks import BLOCKS, LOCKS, PG_LOCKS_NAMES, SHARE, Form, 
 from workbench.migrate.squawk import DESIGN, run_squawk
 from workbench.workshop import answers
 from workbench.workshop.feedback import Feedback
-from workbench.workshop.lesson import AnswerProblem, Exercise, Lesson
+from workbench.workshop.lesson import AnswerProblem, Exercise, Lesson, closed_on_failure
 
 LOST = "ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey"
 OUTSIDE_TRANSACTION = {"25001", "2D000"}  # cannot run inside a transaction block; COMMIT inside a DO block
@@ -70,12 +70,9 @@ def build(scale: str | float = "ci", *, seed: int = 7) -> Lesson:
     foreign key. Locks and rewrites do not depend on the row count; ``"small"`` makes the timings telling."""
     shop = domain("ecommerce")
     engine = connect("postgres")
-    try:
+    with closed_on_failure(engine):
         shop.load(engine, scale, seed=seed, progress=False)
         engine.execute(LOST)
-    except BaseException:
-        engine.close()
-        raise
     lesson = Lesson("migrations", "Lesson 5 · Migrations",
                     "the shop runs while its schema changes: which statements lock it out, and what are the "
                     "forms that do the same change while it keeps reading and writing?", [

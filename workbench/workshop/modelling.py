@@ -19,7 +19,7 @@ from workbench.engines import Engine, connect
 from workbench.schema.model import Schema, Table
 from workbench.workshop import answers
 from workbench.workshop.feedback import Feedback
-from workbench.workshop.lesson import AnswerProblem, Exercise, Lesson
+from workbench.workshop.lesson import AnswerProblem, Exercise, Lesson, closed_on_failure
 
 FLAT = "order_lines_flat"
 FLAT_COLUMNS = ("order_id", "ordered_at", "status", "email", "city", "country", "sku", "product_name", "quantity",
@@ -51,12 +51,9 @@ def build(scale: str | float = "ci", *, seed: int = 42) -> Lesson:
     """The lesson with its data loaded: ``lesson.engine`` (DuckDB) holds the shop and ``order_lines_flat``."""
     shop = domain("ecommerce")
     engine = connect("duckdb")
-    try:
+    with closed_on_failure(engine):
         engine.load(shop.schema, shop.generate(scale, seed=seed))
         engine.execute(f"CREATE TABLE {FLAT} AS {REBUILD} ORDER BY o.order_id, i.line_no")
-    except BaseException:
-        engine.close()
-        raise
     lesson = Lesson("modelling", "Lesson 1 · Modelling and normalization",
                     "one wide table of order lines repeats every customer's and product's facts: what goes wrong, "
                     "and which tables should it become?", [

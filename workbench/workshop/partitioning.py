@@ -22,7 +22,7 @@ from workbench.domains import domain
 from workbench.engines import Engine, connect
 from workbench.workshop import answers
 from workbench.workshop.feedback import Feedback
-from workbench.workshop.lesson import AnswerProblem, Exercise, Lesson
+from workbench.workshop.lesson import AnswerProblem, Exercise, Lesson, closed_on_failure
 
 PARTS = 12  # the lesson's own partitioning: range over recorded_at, twelve equal spans
 SPEC = PartitionSpec("readings", "range", "recorded_at", PARTS)
@@ -42,16 +42,12 @@ def build(scale: str | float = "ci", *, seed: int = 42) -> Lesson:
     series = domain("timeseries")
     data = series.generate(scale, seed=seed)
     engine, partitioned = connect("postgres"), connect("postgres")
-    try:
+    with closed_on_failure(engine, partitioned):
         engine.load(series.schema, data)
         load_partitioned(partitioned, series.schema, SPEC, data)
         latest = pd.Timestamp(engine.query("SELECT max(recorded_at) AS latest FROM readings")["latest"].iloc[0])
         since = (latest - timedelta(days=1)).isoformat()
         device = _busiest_device(engine, since)
-    except BaseException:
-        engine.close()
-        partitioned.close()
-        raise
     context = Context(series, data, engine, partitioned, since, device)
     lesson = Lesson("partitioning", "Lesson 3 · Partitioning",
                     "sensor readings grow every minute; the dashboard reads the last day and retention removes the "

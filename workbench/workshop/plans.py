@@ -16,7 +16,7 @@ from workbench.engines import Engine, connect
 from workbench.plans import Plan, explain
 from workbench.workshop import answers
 from workbench.workshop.feedback import Feedback
-from workbench.workshop.lesson import AnswerProblem, Exercise, Lesson
+from workbench.workshop.lesson import AnswerProblem, Exercise, Lesson, closed_on_failure
 
 REPORT_INDEX = "CREATE INDEX orders_ordered_at_idx ON orders (ordered_at)"
 READ_HINT = ("display lesson.slow_plan: the darkest node is where the time went; lesson.slow_plan.to_frame() lists "
@@ -31,16 +31,13 @@ def build(scale: str | float = "small", *, seed: int = 42) -> Lesson:
     """The lesson with ``lesson.engine`` (PostgreSQL) holding the shop at ``scale`` plus ``orders_ordered_at_idx``."""
     shop = domain("ecommerce")
     engine = connect("postgres")
-    try:
+    with closed_on_failure(engine):
         shop.load(engine, scale, seed=seed)
         engine.execute(REPORT_INDEX)
         engine.execute("VACUUM ANALYZE orders")
         day = pd.Timestamp(engine.query("SELECT max(ordered_at) AS latest FROM orders")["latest"].iloc[0]).normalize()
         customer = int(engine.query("SELECT customer_id FROM orders GROUP BY customer_id ORDER BY count(*) DESC, "
                                     "customer_id LIMIT 1")["customer_id"].iloc[0])
-    except BaseException:
-        engine.close()
-        raise
     context = Context(engine, day.date().isoformat(), customer)
     lesson = Lesson("plans", "Lesson 4 · Query plans",
                     "why is this query slow: where does its time go, and what makes the planner choose another "

@@ -23,7 +23,7 @@ from workbench.security import Policy, Proof, prove
 from workbench.security.prove import two_tenants
 from workbench.workshop import answers
 from workbench.workshop.feedback import Feedback
-from workbench.workshop.lesson import Exercise, Lesson
+from workbench.workshop.lesson import Exercise, Lesson, closed_on_failure
 
 TABLES = ("customers", "orders", "order_items")
 SPEC = {"tenant_column": "tenant_id", "tenant_tables": list(TABLES), "tenant_setting": "app.tenant_id",
@@ -70,11 +70,8 @@ def build(scale: str | float = "ci", *, seed: int = 42) -> Lesson:
     """The lesson with ``lesson.engine`` (PostgreSQL) holding the multitenant shop at ``scale``, no access policy."""
     shop = domain("multitenant")
     engine = connect("postgres")
-    try:
+    with closed_on_failure(engine):
         shop.load(engine, scale, seed=seed, progress=False)
-    except BaseException:
-        engine.close()
-        raise
     context = Context(engine, replace(Policy.from_dict(SPEC, schema=shop.schema), row_security=False))
     lesson = Lesson("tenancy", "Lesson 7 · Tenancy",
                     "every tenant's customers and orders share three tables: which row-level security keeps "
