@@ -62,13 +62,17 @@ def cmd_drop(args: argparse.Namespace) -> int:
 
 def _shown(table: pd.DataFrame) -> pd.DataFrame:
     """The table for a terminal: sizes in MB, long commands cut (the whole command is in the marker)."""
-    return table.assign(bytes=[_size(size).strip(" ()") for size in table["bytes"]],
+    return table.assign(bytes=[_megabytes(size) for size in table["bytes"]],
                         command=[c if len(c) <= COMMAND_WIDTH else c[:COMMAND_WIDTH - 1] + "…"
                                  for c in table["command"]]).rename(columns={"bytes": "size"})
 
 
+def _megabytes(size: int | None) -> str:
+    return "" if size is None else f"{size / 1024 ** 2:,.1f} MB"
+
+
 def _size(size: int | None) -> str:
-    return "" if size is None else f" ({size / 1024 ** 2:,.1f} MB)"
+    return "" if size is None else f" ({_megabytes(size)})"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
