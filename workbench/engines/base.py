@@ -140,7 +140,7 @@ class Engine(ABC):
     supports_partitioning: bool = False
     supports_index_methods: frozenset[str] = frozenset({"btree"})
     supports_fk_actions: frozenset[str] = frozenset()
-    supports_deferred_foreign_keys: bool = False  # foreign keys can be added after the load
+    supports_deferred_keys: bool = False  # primary, unique and foreign keys can be added after the load
     supports_explain_buffers: bool = False
     supports_sizes: bool = True  # table_sizes() reports bytes
     supports_clone: bool = False  # clone() copies the loaded database (embedded PostgreSQL)
@@ -276,14 +276,18 @@ class Engine(ABC):
         """``(now, deferred, notes)``: the statements ``create_schema`` runs, those kept until after a load.
 
         The twin of :meth:`create_schema` that returns the SQL instead of running it. The deferred part
-        is what the full export has beyond an export of the tables without indexes (and without
-        foreign keys where the engine can add them later), so both halves are the exporter's own SQL.
+        is what the full export has beyond an export of the tables without indexes (and without keys
+        where the engine can add them later: the full export then writes them apart, as pg_dump does),
+        so both halves are the exporter's own SQL.
         """
         physical = self._physical(schema)
-        full = to_ddl(physical, self.dialect)
+        apart = not constraints and self.supports_deferred_keys
+        full = to_ddl(physical, self.dialect, keys_apart=apart)
         if constraints:
             return list(full.statements), [], list(full.notes)
-        bare = to_ddl(_without_constraints(physical, self.supports_deferred_foreign_keys), self.dialect)
+        # with keys apart, views wait for them too: a view may group by a primary key (functional dependency)
+        bare = to_ddl(_without_constraints(physical, self.supports_deferred_keys), self.dialect,
+                      include_views=not apart)
         now = list(bare.statements)
         already = set(now)
         deferred = [s for s in full.statements if s not in already]
@@ -343,11 +347,12 @@ class Engine(ABC):
                     loads.append(self._load_one(model, places[model.key], table, bar,
                                                 [done.table for done in loads]))
         started = time.perf_counter()
-        self.finish()
+        self.finish(jobs)
         return LoadReport(self.name, tuple(loads), time.perf_counter() - started, tuple(notes))
 
-    def finish(self) -> None:
-        """Create the deferred indexes and foreign keys, then refresh statistics (idempotent)."""
+    def finish(self, jobs: int = 1) -> None:
+        """Create the deferred keys, indexes (and views), then refresh statistics (idempotent); ``jobs``:
+        statements run at once where the engine allows it (``supports_parallel_load``)."""
         self._check_open()
         if self._pending:
             self._run_script(self._pending)
@@ -580,12 +585,13 @@ def server_frame(rows: list[tuple[str, int, float, float]]) -> pd.DataFrame:
     return frame.astype({"query": object, "calls": "Int64", "mean_exec_ms": float, "mean_plan_ms": float})
 
 
-def _without_constraints(schema: Schema, foreign_keys: bool) -> Schema:
-    """The model without indexes (and without foreign keys when they can be added afterwards)."""
+def _without_constraints(schema: Schema, keys: bool) -> Schema:
+    """The model without indexes (and without primary, unique and foreign keys when they can be added
+    afterwards)."""
 
     def strip(table: Table) -> Table:
-        return replace(table, indexes=(), foreign_keys=() if foreign_keys else table.foreign_keys,
-                       partitions=tuple(strip(p) for p in table.partitions))
+        stripped = replace(table, indexes=(), partitions=tuple(strip(p) for p in table.partitions))
+        return replace(stripped, primary_key=None, uniques=(), foreign_keys=()) if keys else stripped
 
     return schema.with_tables(tuple(strip(t) for t in schema.tables))
 

@@ -40,6 +40,7 @@ from workbench.engines import sandbox as sandboxing
 from workbench.engines.base import BOOKKEEPING, Advance, Copy, Engine, named_parameters, record_batches, server_frame
 from workbench.engines.conninfo import ConnInfo
 from workbench.engines.copy import ServerColumn, copy_format
+from workbench.engines.deferred import DeferredFailed, Run, run_deferred
 from workbench.engines.execution import Execution
 from workbench.engines.execution import checksum as rows_checksum
 from workbench.engines.pgserver import EmbeddedServer, Server, embedded_server
@@ -60,7 +61,7 @@ class PostgresEngine(Engine):
     supports_partitioning = True
     supports_index_methods = frozenset({"btree", "hash", "gist", "gin", "brin", "spgist", "bloom"})
     supports_fk_actions = frozenset({"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"})
-    supports_deferred_foreign_keys = True
+    supports_deferred_keys = True
     supports_explain_buffers = True
     supports_parallel_load = True
 
@@ -473,16 +474,26 @@ class PostgresEngine(Engine):
         return self._copy_on(self._conn, target, schema, batches, advance, record)
 
     @contextmanager
-    def _copier(self) -> Iterator[Copy]:
-        """A connection of its own (search path and settings as this one's) for one thread of a parallel load."""
+    def _session(self) -> Iterator[psycopg.Connection]:
+        """A connection of its own (search path and settings as this one's) for one thread of parallel work."""
         connection = self.server.connect(self._dbname)
         try:
             self.enter_sandbox(connection)
             for name, value in self._settings.items():
                 connection.execute("SELECT set_config(%s, %s, false)", [name, value])
-            yield lambda *args: self._copy_on(connection, *args)
+            yield connection
         finally:
             connection.close()
+
+    @contextmanager
+    def _copier(self) -> Iterator[Copy]:
+        with self._session() as connection:
+            yield lambda *args: self._copy_on(connection, *args)
+
+    @contextmanager
+    def _runner(self) -> Iterator[Run]:
+        with self._session() as connection:
+            yield lambda statement: connection.execute(sql.SQL(statement))
 
     def _copy_on(self, connection: psycopg.Connection, target: exp.Table, schema: pa.Schema,
                  batches: Iterable[pa.RecordBatch], advance: Advance, record: exp.Insert) -> str:
@@ -534,10 +545,14 @@ class PostgresEngine(Engine):
     def _analyze(self) -> None:
         self._maintain("ANALYZE")
 
-    def finish(self) -> None:
-        """As the base does, then each sequence of a serial or identity column set past the loaded values, so
-        that rows inserted later (into a kept load) draw keys that are free."""
-        super().finish()
+    def finish(self, jobs: int = 1) -> None:
+        """As the base does (with ``jobs`` connections: keys, indexes and ANALYZE of different tables at
+        once, see :mod:`deferred`), then each sequence of a serial or identity column set past the loaded
+        values, so that rows inserted later (into a kept load) draw keys that are free."""
+        if jobs > 1:
+            self._finish_parallel(jobs)
+        else:
+            super().finish()
         owned = self._conn.execute(
             "SELECT s.oid, q.seqmin, tn.nspname, t.relname, a.attname FROM pg_depend d"
             " JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_sequence q ON q.seqrelid = s.oid"
@@ -550,18 +565,37 @@ class PostgresEngine(Engine):
             self._conn.execute(sql.SQL("SELECT setval(%s::oid::regclass, greatest(max({}) + 1, %s), false) FROM {}")
                                .format(sql.Identifier(column), sql.Identifier(schema, table)), [sequence, least])
 
+    def _finish_parallel(self, jobs: int) -> None:
+        self._check_open()
+        for statement in self._pending:
+            self._guard(statement)
+        analyze = [exp.Analyze(tables=[table]).sql("postgres") for table in self._own_tables()]
+        try:
+            run_deferred([*self._pending, *analyze], "postgres", jobs, self._runner)
+        except DeferredFailed as failed:
+            self._pending = [s for s in self._pending if s in failed.left]
+            raise WorkbenchError(
+                f"PostgreSQL rejected statement {failed.number} of {failed.total} after the load: "
+                f"{self.server.scrub(str(failed.error))}\n    {failed.statement[:500]}\n"
+                f"{len(self._pending)} statements are not run yet (finish() runs them again)") from failed.error
+        self._pending = []
+
     def vacuum(self) -> None:
         """``VACUUM (ANALYZE)`` of this engine's own tables, named one by one (never the whole database)."""
         self._check_open()
         self._maintain("VACUUM (ANALYZE)")
 
     def _maintain(self, command: str) -> None:
-        tables = [sql.Identifier(schema, name) for schema, name in self._conn.execute(
+        tables = [sql.Identifier(table.db, table.name) for table in self._own_tables()]
+        if tables:
+            self._conn.execute(sql.SQL("{} {}").format(sql.SQL(command), sql.SQL(", ").join(tables)))
+
+    def _own_tables(self) -> list[exp.Table]:
+        """The tables, partitioned tables and materialized views in this engine's own schemas."""
+        return [exp.table_(name, db=schema, quoted=True) for schema, name in self._conn.execute(
             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'm') AND NOT c.relispartition ORDER BY 1, 2",
             [self._schemas()]).fetchall()]
-        if tables:
-            self._conn.execute(sql.SQL("{} {}").format(sql.SQL(command), sql.SQL(", ").join(tables)))
 
     def extension_schema(self, name: str) -> str:
         """The schema extension ``name`` lives in: created in a database of the engine's own; on a user's

@@ -30,8 +30,9 @@ class ExportNote:
 class Context:
     """Everything one export run shares; steps add statements' notes through :meth:`note`."""
 
-    def __init__(self, schema: Schema, target: Target):
+    def __init__(self, schema: Schema, target: Target, *, keys_apart: bool = False):
         self.schema, self.target, self.read = schema, target, schema.dialect
+        self.keys_apart = keys_apart  # primary and unique keys as ALTER TABLE ... ADD after the table
         self.names = NameMap(schema, target)
         self.notes: list[ExportNote] = []
         self.extra_sequences: list[exp.Table] = []  # sequences invented for auto-increment columns

@@ -62,9 +62,11 @@ class DDLExport:
                 f"{len(self.notes)} notes</p><pre>{html.escape(self.sql)}</pre>{notes}")
 
 
-def to_ddl(schema: Schema, dialect: str = "postgres", *, include_views: bool = True) -> DDLExport:
-    """The schema as DDL for ``dialect`` (any sqlglot dialect name), with notes for what it cannot hold."""
-    ctx = Context(schema, target_for(dialect))
+def to_ddl(schema: Schema, dialect: str = "postgres", *, include_views: bool = True,
+           keys_apart: bool = False) -> DDLExport:
+    """The schema as DDL for ``dialect`` (any sqlglot dialect name), with notes for what it cannot hold;
+    ``keys_apart``: primary and unique keys as ALTER TABLE ... ADD after each table (pg_dump's layout)."""
+    ctx = Context(schema, target_for(dialect), keys_apart=keys_apart)
     tables, foreign_keys = _tables(ctx)
     owners = sequence_owners(ctx)
     indexes = _indexes(ctx)

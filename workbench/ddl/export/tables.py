@@ -19,7 +19,11 @@ from workbench.schema.model import CheckConstraint, ForeignKey, PrimaryKey, Tabl
 
 def create_table(ctx: Context, table: Table, fks: list[exp.Expression],
                  parent: Table | None = None) -> list[exp.Expression]:
-    """CREATE TABLE (with ``fks`` inline) plus its COMMENT ON statements; partitions follow in PG."""
+    """CREATE TABLE (with ``fks`` inline) plus its COMMENT ON statements; partitions follow in PG.
+
+    With ``ctx.keys_apart`` the primary key and unique constraints follow as ALTER TABLE ... ADD, as
+    pg_dump writes them: a bulk load then builds their indexes once, by sorting, after the data is in.
+    """
     ref = ctx.names.table(table.key)
     properties: list[exp.Expression] = []
     if parent is not None:
@@ -28,9 +32,11 @@ def create_table(ctx: Context, table: Table, fks: list[exp.Expression],
         items, after = [], [_add(ref, item) for item in _constraints(ctx, _own(table, parent), None) + fks]
     else:
         rowid = rowid_column(ctx, table)
+        constraints = _constraints(ctx, table, rowid)
+        apart = [ctx.keys_apart and _is_key(c) for c in constraints]
         items = [column_def(ctx, table, c, ref, rowid=c.name == rowid) for c in table.columns]
-        items += _constraints(ctx, table, rowid) + fks
-        after = []
+        items += [c for c, moved in zip(constraints, apart, strict=True) if not moved] + fks
+        after = [_add(ref, c) for c, moved in zip(constraints, apart, strict=True) if moved]
     if table.partitioning is not None:
         properties += _partition_by(ctx, table)
     if table.comment and ctx.target.comments == "inline":
@@ -106,6 +112,12 @@ def _constraints(ctx: Context, table: Table, rowid: str | None) -> list[exp.Expr
     items += [unique_constraint(ctx, table, unique) for unique in table.uniques]
     checks = (check_constraint(ctx, table, check) for check in table.checks)
     return items + [check for check in checks if check is not None]
+
+
+def _is_key(constraint: exp.Expression) -> bool:
+    """A PRIMARY KEY or UNIQUE constraint (named or not), as :func:`_constraints` builds them."""
+    inner = constraint.expressions[0] if isinstance(constraint, exp.Constraint) else constraint
+    return isinstance(inner, exp.PrimaryKey | exp.UniqueColumnConstraint)
 
 
 def primary_key_constraint(ctx: Context, key: PrimaryKey) -> exp.Expression:
