@@ -32,11 +32,10 @@ def create_table(ctx: Context, table: Table, fks: list[exp.Expression],
         items, after = [], [_add(ref, item) for item in _constraints(ctx, _own(table, parent), None) + fks]
     else:
         rowid = rowid_column(ctx, table)
-        constraints = _constraints(ctx, table, rowid)
-        apart = [ctx.keys_apart and _is_key(c) for c in constraints]
+        keys, checks = _keys(ctx, table, rowid), _checks(ctx, table)
         items = [column_def(ctx, table, c, ref, rowid=c.name == rowid) for c in table.columns]
-        items += [c for c, moved in zip(constraints, apart, strict=True) if not moved] + fks
-        after = [_add(ref, c) for c, moved in zip(constraints, apart, strict=True) if moved]
+        items += ([] if ctx.keys_apart else keys) + checks + fks
+        after = [_add(ref, key) for key in keys] if ctx.keys_apart else []
     if table.partitioning is not None:
         properties += _partition_by(ctx, table)
     if table.comment and ctx.target.comments == "inline":
@@ -106,18 +105,19 @@ def _declared_key(table: Table, columns: tuple[str, ...]) -> bool:
 
 def _constraints(ctx: Context, table: Table, rowid: str | None) -> list[exp.Expression]:
     """Primary key (unless declared inline as SQLite's rowid), unique constraints, checks."""
-    items: list[exp.Expression] = []
-    if table.primary_key and rowid is None:
-        items.append(primary_key_constraint(ctx, table.primary_key))
-    items += [unique_constraint(ctx, table, unique) for unique in table.uniques]
+    return _keys(ctx, table, rowid) + _checks(ctx, table)
+
+
+def _keys(ctx: Context, table: Table, rowid: str | None) -> list[exp.Expression]:
+    """Primary key (unless declared inline as SQLite's rowid) and unique constraints."""
+    keys = [primary_key_constraint(ctx, table.primary_key)] if table.primary_key and rowid is None else []
+    return keys + [unique_constraint(ctx, table, unique) for unique in table.uniques]
+
+
+def _checks(ctx: Context, table: Table) -> list[exp.Expression]:
+    """The checks the target can express (the others become notes)."""
     checks = (check_constraint(ctx, table, check) for check in table.checks)
-    return items + [check for check in checks if check is not None]
-
-
-def _is_key(constraint: exp.Expression) -> bool:
-    """A PRIMARY KEY or UNIQUE constraint (named or not), as :func:`_constraints` builds them."""
-    inner = constraint.expressions[0] if isinstance(constraint, exp.Constraint) else constraint
-    return isinstance(inner, exp.PrimaryKey | exp.UniqueColumnConstraint)
+    return [check for check in checks if check is not None]
 
 
 def primary_key_constraint(ctx: Context, key: PrimaryKey) -> exp.Expression:
