@@ -4,10 +4,13 @@ Measures, in one run (each load in a fresh subprocess, so its peak resident memo
 1. ``timeseries`` into a DuckDB file at 10M and 50M readings (``--readings``): peak RSS of the whole
    process (``rss_10m_gib``, ``rss_50m_gib``) and rows/s of generation + load (``rows_per_s_50m_vs_10m``).
 2. ``ecommerce`` at ``large`` into the embedded PostgreSQL end to end: generation, COPY, indexes, keys,
-   ANALYZE (``ecommerce_large_postgres_s``; with ``jobs=2``: ``ecommerce_large_postgres_jobs2_s``); its COPY
+   ANALYZE (``ecommerce_large_postgres_s``, as loads run by default: one connection per core;
+   ``ecommerce_large_postgres_serial_s`` with ``jobs=1``); its serial COPY
    rate in MB/s of table data against ``pgbench -i``'s (client-side generate) on the same server, interleaved
    in ``--rounds`` rounds (``vs_pgbench_init``, medians; ``vs_pgbench_init_rows`` compares rows/s, since
-   most of pgbench's table bytes are ``char(84)`` padding the server adds to an empty field).
+   most of pgbench's table bytes are ``char(84)`` padding the server adds to an empty field). Like for like,
+   ``vs_pgbench_init_same_table``: pgbench's own ``pgbench_accounts`` (same columns, same values, same rows)
+   loaded by the workbench from Arrow columns, against ``pgbench -i``, MB/s of table data.
 3. ``shard_union_equal``: 4 shards of ecommerce at ``--shard-scale`` written as Parquet, their union read
    back and compared with the unsharded stream by a per-table checksum of every batch in order.
 4. ``generate --jobs 2`` against ``--jobs 1`` on timeseries at ``--jobs-readings`` (``jobs2_speedup``).
@@ -31,11 +34,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from workbench.datagen.blocks import Shard
 from workbench.datagen.parquet import read_parquet, write_parquet
+from workbench.ddl import import_ddl
 from workbench.domains import domain
 from workbench.engines import connect
 from workbench.engines.pgserver import embedded_server
@@ -61,11 +66,22 @@ def child(kind: str, argument: str) -> None:
     elif kind == "ecommerce-postgres":
         scale, jobs = argument.split(":")
         with connect("postgres") as engine:
-            report = domain("ecommerce").load(engine, scale, seed=0, progress=False, jobs=int(jobs))
+            report = domain("ecommerce").load(engine, scale, seed=0, progress=False,
+                                              jobs=None if jobs == "default" else int(jobs))
             table_bytes = int(engine.table_sizes()["table_bytes"].sum())
         copy_s = sum(t.seconds for t in report.tables)
         figures = {"rows": report.rows, "copy_s": round(copy_s, 2), "finish_s": round(report.finish_seconds, 2),
                    "table_mb": round(table_bytes / 1e6, 1), "mb_per_s": round(table_bytes / 1e6 / copy_s, 1)}
+    elif kind == "pgbench-accounts-postgres":
+        rows = int(argument) * 100_000
+        aid = np.arange(1, rows + 1, dtype=np.int32)
+        accounts = pa.table({"aid": aid, "bid": (aid - 1) // 100_000 + 1, "abalance": np.zeros(rows, np.int32),
+                             "filler": pa.repeat("", rows)})  # what pgbench -i sends: the server pads the filler
+        with connect("postgres") as engine:
+            report = engine.load(import_ddl(PGBENCH_ACCOUNTS).schema, {"pgbench_accounts": accounts}, progress=False)
+            table_bytes = int(engine.table_sizes()["table_bytes"].sum())
+        copy_s = report.tables[0].seconds
+        figures = {"rows": rows, "copy_s": round(copy_s, 2), "mb_per_s": round(table_bytes / 1e6 / copy_s, 1)}
     elif kind == "generate-jobs":
         jobs, readings = argument.split(":")
         model = domain("timeseries")
@@ -78,6 +94,9 @@ def child(kind: str, argument: str) -> None:
     figures["seconds"] = round(time.perf_counter() - started, 2)
     figures["rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)  # kB on Linux
     print(json.dumps(figures))
+
+
+PGBENCH_ACCOUNTS = "CREATE TABLE pgbench_accounts (aid int NOT NULL, bid int, abalance int, filler char(84))"
 
 
 def measure(kind: str, argument: str) -> dict:
@@ -173,26 +192,30 @@ def main() -> None:
         results["rows_per_s_50m_vs_10m"] = round(results["rows_per_s_50m"] / results["rows_per_s_10m"], 3)
     results["duckdb_notes"] = next(iter(duck.values()))["notes"] if duck else []
 
-    ours, rows_per_s, theirs, their_rows, totals, parallel = [], [], [], [], [], []
-    for _ in range(args.rounds):  # interleaved: pgbench, ours, ours with 2 jobs
+    ours, rows_per_s, theirs, their_rows, totals, parallel, same_table = [], [], [], [], [], [], []
+    for _ in range(args.rounds):  # interleaved: pgbench, its table by us, ours, ours with 2 jobs
         mb_per_s, pgbench_rows = pgbench_rate(args.pgbench_scale)
         theirs.append(mb_per_s)
         their_rows.append(pgbench_rows)
+        same_table.append(measure("pgbench-accounts-postgres", str(args.pgbench_scale))["mb_per_s"])
         figures = measure("ecommerce-postgres", f"{args.ecommerce_scale}:1")
         ours.append(figures["mb_per_s"])
         rows_per_s.append(figures["rows"] / figures["copy_s"])
         totals.append(figures["seconds"])
-        parallel.append(measure("ecommerce-postgres", f"{args.ecommerce_scale}:2")["seconds"])
-        print(f"ecommerce {args.ecommerce_scale} -> embedded postgres: {figures['seconds']:.1f} s end to end "
-              f"(copy {figures['copy_s']} s, finish {figures['finish_s']} s, {figures['table_mb']} MB of tables, "
-              f"{figures['mb_per_s']} MB/s, {rows_per_s[-1]:,.0f} rows/s), with --jobs 2: {parallel[-1]:.1f} s; "
-              f"pgbench -i -s {args.pgbench_scale}: {mb_per_s:.1f} MB/s, {pgbench_rows:,.0f} rows/s "
-              f"(load average {loadavg()})")
-    results["ecommerce_large_postgres_s"] = round(statistics.median(totals), 2)
-    results["ecommerce_large_postgres_jobs2_s"] = round(statistics.median(parallel), 2)
+        parallel.append(measure("ecommerce-postgres", f"{args.ecommerce_scale}:default")["seconds"])
+        print(f"ecommerce {args.ecommerce_scale} -> embedded postgres: {parallel[-1]:.1f} s end to end by default "
+              f"(one connection per core); serially (--jobs 1) {figures['seconds']:.1f} s (copy {figures['copy_s']} s, "
+              f"finish {figures['finish_s']} s, {figures['table_mb']} MB of tables, "
+              f"{figures['mb_per_s']} MB/s, {rows_per_s[-1]:,.0f} rows/s); "
+              f"pgbench -i -s {args.pgbench_scale}: {mb_per_s:.1f} MB/s, {pgbench_rows:,.0f} rows/s; its "
+              f"pgbench_accounts loaded by the workbench: {same_table[-1]} MB/s (load average {loadavg()})")
+    results["ecommerce_large_postgres_s"] = round(statistics.median(parallel), 2)
+    results["ecommerce_large_postgres_serial_s"] = round(statistics.median(totals), 2)
     results["ecommerce_copy_mb_per_s"] = round(statistics.median(ours), 1)
     results["pgbench_init_mb_per_s"] = round(statistics.median(theirs), 1)
     results["vs_pgbench_init"] = round(statistics.median(ours) / statistics.median(theirs), 3)
+    results["pgbench_accounts_by_workbench_mb_per_s"] = round(statistics.median(same_table), 1)
+    results["vs_pgbench_init_same_table"] = round(statistics.median(same_table) / statistics.median(theirs), 3)
     results["vs_pgbench_init_rows"] = round(statistics.median(rows_per_s) / statistics.median(their_rows), 3)
 
     equal, rows = shard_union_equal(args.shard_scale)

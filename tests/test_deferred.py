@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 import pyarrow as pa
 import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from workbench.ddl import import_ddl
 from workbench.ddl.export import to_ddl
@@ -60,7 +62,9 @@ def test_a_statement_waits_for_earlier_ones_on_its_relations():
 
     statements = ["CREATE INDEX a1 ON a (x)", "CREATE INDEX b1 ON b (x)",
                   "ALTER TABLE c ADD CONSTRAINT f FOREIGN KEY (x) REFERENCES a (x)", "CREATE INDEX b2 ON b (y)"]
-    run_deferred(statements, "postgres", 3, session)
+    ran: list[str] = []
+    run_deferred(statements, "postgres", 3, session, ran=ran.append, cancel=lambda: None)
+    assert sorted(ran) == sorted(statements)
     position = {event: i for i, event in enumerate(log)}
     assert position[("end", statements[0])] < position[("start", statements[2])]  # the key waits for a
     assert position[("end", statements[1])] < position[("start", statements[3])]  # b2 waits for b1
@@ -76,9 +80,11 @@ def test_first_failure_stops_the_rest_and_says_what_is_left():
         yield run
 
     statements = ["CREATE INDEX i1 ON t (x)", "CREATE INDEX bad ON t (y)", "CREATE INDEX i3 ON t (z)"]
+    ran: list[str] = []
     with pytest.raises(DeferredFailed) as failed:
-        run_deferred(statements, "postgres", 2, session)
+        run_deferred(statements, "postgres", 2, session, ran=ran.append, cancel=lambda: None)
     assert failed.value.number == 2 and failed.value.left == statements[1:]
+    assert ran == statements[:1]  # what the engine drops from its pending statements
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -102,3 +108,32 @@ def test_duplicate_key_in_the_data_fails_naming_the_key_and_keeps_what_is_left(p
         with pytest.raises(WorkbenchError, match=r"(?s)parent_pkey.*Key \(id\)=\(1\) is duplicated.*PRIMARY KEY"):
             engine.load(schema, data, progress=False, jobs=jobs)
         assert engine._pending  # nothing silently dropped: finish() runs them again
+
+
+def test_parallel_load_into_tables_with_their_keys_waits_for_the_parents_commit(pg_server, schema):
+    data = {"parent": pa.table({"id": list(range(1, 50_001)), "code": [f"c{i}" for i in range(50_000)],
+                                "name": ["x"] * 50_000}),
+            "child": pa.table({"id": [1, 2, 3], "parent_id": [1, 49_999, 50_000], "qty": [1, 2, 3]})}
+    with connect("postgres", server=pg_server) as engine:
+        engine.create_schema(schema)  # keys in place: a child row copied before its parent commits is refused
+        engine.load(schema, data, progress=False, jobs=2)
+        assert engine.row_counts() == {"public.parent": 50_000, "public.child": 3}
+
+
+def test_a_server_refusing_more_connections_fails_before_any_copy_and_names_jobs_1(pg_server, pg_url, schema):
+    data = {"parent": pa.table({"id": [1, 2], "code": ["a", "b"], "name": ["x", "y"]}),
+            "child": pa.table({"id": [1], "parent_id": [1], "qty": [1]})}
+    database = conninfo_to_dict(pg_url)["dbname"]
+    with pg_server.connect(database) as admin:
+        admin.execute("CREATE ROLE wb_one_connection LOGIN CONNECTION LIMIT 1")
+        admin.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO wb_one_connection").format(sql.Identifier(database)))
+        try:
+            with connect(make_conninfo(pg_url, user="wb_one_connection")) as engine:
+                with pytest.raises(WorkbenchError, match=r"(?s)too many connections.*jobs=1"):
+                    engine.load(schema, data, progress=False, jobs=2)
+                assert engine.load_status().empty and not any(engine.row_counts().values())
+                engine.load(schema, data, progress=False, jobs=1)
+                assert engine.row_counts() == {"public.parent": 2, "public.child": 1}
+        finally:
+            admin.execute("DROP OWNED BY wb_one_connection")
+            admin.execute("DROP ROLE wb_one_connection")

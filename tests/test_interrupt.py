@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import pytest
+
 from workbench.advisor import advise
 from workbench.bench import IndexSpec, Study, Variant
 from workbench.bench.results import INCOMPLETE, Results
@@ -75,7 +77,8 @@ def test_interrupted_study_says_it_is_incomplete_and_resumes(tmp_path):
     assert not finished.executions.duplicated(["variant", "phase", "repetition", "draw"]).any()
 
 
-def test_interrupted_load_leaves_no_table_that_looks_complete(pg_server):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_interrupted_load_leaves_no_table_that_looks_complete(pg_server, jobs):
     builder = sketch("events")
     builder.table("devices", id="int pk", name="text not null")
     builder.table("events", id="bigint pk", device_id="-> devices", note="text not null")
@@ -89,12 +92,39 @@ def test_interrupted_load_leaves_no_table_that_looks_complete(pg_server):
             return bool(row and row[0])
 
         with interrupted_when(copying_events):
-            engine.load(schema, data, progress=False)
+            engine.load(schema, data, progress=False, jobs=jobs)
         counts = engine.row_counts()
         status = engine.load_status().set_index("table_key")["status"].to_dict()
         assert counts == {"devices": 100, "events": 0}  # the interrupted COPY rolled back whole
         assert status == {"devices": "complete", "events": "failed"}
         assert engine.query("SELECT conname FROM pg_constraint WHERE contype = 'f'").empty  # added after a whole load
+
+
+def test_interrupted_parallel_finish_cancels_the_builds_and_keeps_the_rest_pending(pg_server):
+    builder = sketch("events")
+    builder.table("devices", id="int pk", name="text not null")
+    builder.table("events", id="bigint pk", device_id="-> devices", note="text not null")
+    schema = builder.build()
+    data = generate(schema, {"devices": 100, "events": 1_000_000}, seed=1, progress=False)
+    with connect("postgres") as engine:
+
+        def building() -> bool:
+            with pg_server.connect(engine.database) as watcher:
+                return bool(watcher.execute("SELECT count(*) FROM pg_stat_progress_create_index").fetchone()[0])
+
+        with interrupted_when(building):
+            engine.load(schema, data, progress=False, jobs=2)
+        assert engine.row_counts() == {"devices": 100, "events": 1_000_000}  # the copies were complete
+        left = list(engine._pending)
+        assert left, "the interrupt came after every deferred statement had committed"
+        with pg_server.connect(engine.database) as watcher:  # the cancelled builds are not running on
+            assert watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                   " AND state = 'active' AND pid <> pg_backend_pid()").fetchone()[0] == 0
+        engine.finish(jobs=2)  # what was left runs now
+        keys = engine.query("SELECT conname FROM pg_constraint WHERE contype IN ('p', 'f')"
+                            " AND connamespace = 'public'::regnamespace ORDER BY 1")
+        assert keys.iloc[:, 0].tolist() == ["devices_pkey", "events_device_id_fkey", "events_pkey"]
+        assert not engine._pending
 
 
 def test_interrupted_advisor_leaves_the_engine_as_it_found_it(pg_server):

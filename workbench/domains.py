@@ -75,9 +75,9 @@ class Domain:
         return stream(self.schema, scale=scale, seed=seed, spec=self.spec, shard=shard)
 
     def load(self, engine: Engine, scale: str | float = "ci", *, seed: int = 0, progress: bool = True,
-             jobs: int = 1) -> LoadReport:
+             jobs: int | None = None) -> LoadReport:
         """Generate the data as it is loaded (one block in memory at a time), then build indexes and keys;
-        ``jobs``: tables loaded at once where the engine allows it."""
+        ``jobs``: tables loaded at once where the engine allows it (default: one per core)."""
         return engine.load(self.schema, self.stream(scale, seed=seed), progress=progress, jobs=jobs)
 
     def __repr__(self) -> str:

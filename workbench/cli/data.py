@@ -103,7 +103,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     load.add_argument("--seed", type=int, default=0)
     load.add_argument("--quiet", action="store_true", help="no progress bars")
     load.add_argument("--from-parquet", metavar="DIR", help="load the folder `workbench generate --out DIR` wrote")
-    load.add_argument("--jobs", type=positive, default=1,
-                      help="generate in K processes (into a temporary Parquet folder), then copy K tables at "
-                           "once where the engine allows it (PostgreSQL)")
+    load.add_argument("--jobs", type=positive,
+                      help="generate in K processes (into a temporary Parquet folder), then copy K tables and build "
+                           "their keys and indexes at once where the engine allows it (PostgreSQL); 1: serially, "
+                           "the keys and indexes in one transaction; default: generate in this process while "
+                           "copying and building on one connection per core")
     load.set_defaults(run=cmd_load)

@@ -12,6 +12,7 @@ it is copied batch by batch, so a load holds one batch in memory whatever the ta
 from __future__ import annotations
 
 import html
+import os
 import queue
 import threading
 import time
@@ -32,6 +33,7 @@ from workbench.ddl.export.indexes import index_statement
 from workbench.ddl.export.names import NameMap, all_tables
 from workbench.ddl.export.target import Target, target_for
 from workbench.engines.execution import Execution
+from workbench.engines.threads import run_threads
 from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.progress import tqdm
 from workbench.schema.model import Index, Schema, Table
@@ -119,7 +121,7 @@ class LoadInterrupted(WorkbenchError):
     def __init__(self, table: str, rows_sent: int, total: int, complete: list[str], cause: BaseException, *,
                  connection_lost: bool = False, reason: str | None = None):
         self.table, self.rows_sent, self.total, self.complete = table, rows_sent, total, complete
-        self.connection_lost = connection_lost
+        self.cause, self.connection_lost, self.reason = cause, connection_lost, reason
         done = ", ".join(complete) if complete else "none"
         fix = ("the connection to the server was lost (see the server's log): start it again, connect and load "
                f"{table!r} and the tables after it again" if connection_lost
@@ -127,9 +129,14 @@ class LoadInterrupted(WorkbenchError):
         super().__init__(
             f"loading table {table!r} failed after {rows_sent:,} of {total:,} rows were sent: "
             f"{type(cause).__name__}: {(reason or str(cause)).strip()}\n"
-            f"its transaction was rolled back, so {table!r} is empty; tables loaded completely before it: {done}\n"
+            f"its transaction was rolled back, so {table!r} is empty; tables loaded completely: {done}\n"
             f"fix: {fix}"
         )
+
+    def complete_at_end(self, complete: list[str]) -> LoadInterrupted:
+        """The same failure naming ``complete``: the tables a parallel load finished, some after this one failed."""
+        return LoadInterrupted(self.table, self.rows_sent, self.total, complete, self.cause,
+                               connection_lost=self.connection_lost, reason=self.reason)
 
 
 class Engine(ABC):
@@ -202,6 +209,10 @@ class Engine(ABC):
         """``_copy`` for one thread of a parallel load: engines with ``supports_parallel_load`` give each
         thread a connection of its own; others have their one connection (and load a table at a time)."""
         return nullcontext(self._copy)
+
+    def _cancel_sessions(self) -> None:
+        """Cancel what the connections of ``_copier`` (and other parallel work) run, from another thread."""
+        return None
 
     @abstractmethod
     def _record(self, record: exp.Insert) -> None:
@@ -316,22 +327,34 @@ class Engine(ABC):
             self._created.add(key)
         return notes
 
+    def load_jobs(self, jobs: int | None = None) -> int:
+        """Connections a load and its finish use: ``jobs`` when given, else one per core where the engine loads
+        in parallel (``supports_parallel_load``) and 1 elsewhere."""
+        if jobs is None:
+            return (os.cpu_count() or 1) if self.supports_parallel_load else 1
+        if jobs < 1:
+            raise WorkbenchError(f"jobs must be at least 1, not {jobs} (1 loads serially; None: one per core)")
+        return jobs
+
     def load(self, schema: Schema, data: Mapping[str, pa.Table | Batches], *, progress: bool = True,
-             jobs: int = 1) -> LoadReport:
+             jobs: int | None = None) -> LoadReport:
         """Bulk-load Arrow tables or streams of batches (parents first), then indexes and keys, then statistics.
 
         Creates the schema first (without indexes) unless this engine already created it. Each table
         is copied in its own transaction and recorded in ``_workbench_loads``; a failure rolls that
         table back, leaves the earlier ones complete, and raises :class:`LoadInterrupted`. Progress:
         one bar per table, with its rows and rows per second. ``jobs``: tables copied at once where the
-        engine allows it (a table starts once its parents' data has been produced).
+        engine allows it (a table starts once its parents' data has been produced), and statements of the
+        :meth:`finish` run at once; default: one per core (see :meth:`load_jobs`).
         """
         self._check_open()
+        jobs = self.load_jobs(jobs)
         plan = [(key, schema.table(key), table) for key, table in data.items()]
         for key, model, table in plan:
             _check_columns(key, model, table.schema)
         notes: list[ExportNote] = []
-        if not {model.key for _, model, _ in plan} <= self._created:
+        keys_in_place = {model.key for _, model, _ in plan} <= self._created  # else created here, keys deferred
+        if not keys_in_place:
             loadable, notes = self._for_load(schema, {model.key: table.num_rows for _, model, table in plan})
             for note in notes:
                 warnings.warn(f"{note.object}: {note.message}", stacklevel=2)
@@ -339,7 +362,7 @@ class Engine(ABC):
         places = self.places(schema)
         self._ensure_bookkeeping()
         if jobs > 1 and self.supports_parallel_load and len(plan) > 1:
-            loads = self._load_parallel(schema, plan, places, jobs, progress)
+            loads = self._load_parallel(schema, plan, places, jobs, progress, keys_in_place)
         else:
             loads = []
             for _, model, table in plan:
@@ -350,9 +373,9 @@ class Engine(ABC):
         self.finish(jobs)
         return LoadReport(self.name, tuple(loads), time.perf_counter() - started, tuple(notes))
 
-    def finish(self, jobs: int = 1) -> None:
+    def finish(self, jobs: int | None = None) -> None:
         """Create the deferred keys, indexes (and views), then refresh statistics (idempotent); ``jobs``:
-        statements run at once where the engine allows it (``supports_parallel_load``)."""
+        statements run at once where the engine allows it (default: one per core, see :meth:`load_jobs`)."""
         self._check_open()
         if self._pending:
             self._run_script(self._pending)
@@ -454,54 +477,68 @@ class Engine(ABC):
     # -- helpers -----------------------------------------------------------------------------------
 
     def _load_parallel(self, schema: Schema, plan: list[tuple[str, Table, pa.Table | Batches]],
-                       places: dict[str, exp.Table], jobs: int, progress: bool) -> list[TableLoad]:
-        """Tables copied by ``jobs`` threads, each with its own connection, in plan order; a table waits
-        until its parents' data has been produced (a generated child reads its parents' keys)."""
-        produced = {model.key: threading.Event() for _, model, _ in plan}
+                       places: dict[str, exp.Table], jobs: int, progress: bool, keys_in_place: bool) -> list[TableLoad]:
+        """Tables copied by ``jobs`` threads, each with its own connection, in plan order. A table waits for its
+        parents earlier in the plan: until their data has been produced (a generated child reads its parents'
+        keys), or committed when the foreign keys are in place (they would refuse its rows before). After a
+        failure nothing more starts; an interrupt also cancels the copies running (each rolls back)."""
+        order = {model.key: i for i, (_, model, _) in enumerate(plan)}
+        produced = {key: threading.Event() for key in order}
+        committed = {key: threading.Event() for key in order}
+        ready = committed if keys_in_place else produced
         parents = {model.key: {p.key for fk in model.foreign_keys if (p := schema.referenced_table(fk)) is not None
-                               and p.key in produced and p.key != model.key} for _, model, _ in plan}
+                               and order.get(p.key, order[model.key]) < order[model.key]} for _, model, _ in plan}
         waiting, done, failures = list(plan), [], []
-        lock = threading.Lock()
+        lock, stopped = threading.Lock(), threading.Event()
+        bars = {model.key: self._bar(model.key, table.num_rows, progress) for _, model, table in plan}  # in order
 
-        def work() -> None:
-            with self._copier() as copy:
-                while True:
-                    with lock:
-                        if failures or not waiting:
-                            return
-                        _, model, table = waiting.pop(0)
+        def work(copy: Copy) -> None:
+            while True:
+                with lock:
+                    if failures or stopped.is_set() or not waiting:
+                        return
+                    _, model, table = waiting.pop(0)
+                try:
                     for parent in parents[model.key]:
-                        produced[parent].wait()
-                    if failures:
+                        ready[parent].wait()
+                    if failures or stopped.is_set():
                         return
-                    try:
-                        with self._bar(model.key, table.num_rows, progress) as bar:
-                            loaded = self._load_one(model, places[model.key], table, bar, [t.table for t in done],
-                                                    copy=copy, produced=produced[model.key])
-                    except BaseException as error:
-                        with lock:
-                            failures.append(error)
-                        produced[model.key].set()  # its children stop waiting (and start nothing)
-                        return
+                    with bars[model.key] as bar:
+                        loaded = self._load_one(model, places[model.key], table, bar, [], copy=copy,
+                                                produced=produced[model.key], stopped=stopped)
                     with lock:
                         done.append(loaded)
+                except BaseException as error:
+                    with lock:
+                        failures.append(error)
+                    return
+                finally:  # its children stop waiting (after a failure: and start nothing)
+                    produced[model.key].set()
+                    committed[model.key].set()
 
-        threads = [threading.Thread(target=work, name=f"workbench-load-{i}") for i in range(min(jobs, len(plan)))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        def stop() -> None:
+            stopped.set()
+            self._cancel_sessions()
+
+        try:
+            run_threads(work, self._copier, min(jobs, len(plan)), "workbench-load", stop)
+        finally:
+            for bar in bars.values():  # those of tables never started, after a failure
+                bar.close()
+        done.sort(key=lambda loaded: order[loaded.table])
+        if failures and isinstance(failures[0], LoadInterrupted):
+            raise failures[0].complete_at_end([loaded.table for loaded in done]) from failures[0].cause
         if failures:
             raise failures[0]
-        order = [model.key for _, model, _ in plan]
-        return sorted(done, key=lambda loaded: order.index(loaded.table))
+        return done
 
     @staticmethod
     def _bar(key: str, rows: int, progress: bool) -> tqdm:
         return tqdm(total=rows, unit="rows", unit_scale=True, disable=not progress, desc=f"load {key}")
 
-    def _load_one(self, model: Table, target: exp.Table, data: pa.Table | Batches, bar: tqdm,
-                  complete: list[str], copy: Copy | None = None, produced: threading.Event | None = None) -> TableLoad:
+    def _load_one(self, model: Table, target: exp.Table, data: pa.Table | Batches, bar: tqdm, complete: list[str],
+                  copy: Copy | None = None, produced: threading.Event | None = None,
+                  stopped: threading.Event | None = None) -> TableLoad:
         sent = 0
 
         def advance(rows: int) -> None:
@@ -511,7 +548,7 @@ class Engine(ABC):
 
         started = time.perf_counter()
         try:
-            with prefetched(counted_batches(model.key, data, produced)) as batches:
+            with prefetched(counted_batches(model.key, data, produced, stopped)) as batches:
                 method = (copy or self._copy)(target, data.schema, batches, advance,
                                               self._bookkeeping_row(model.key, data.num_rows, "complete"))
         except BaseException as error:
@@ -604,13 +641,16 @@ def record_batches(data: pa.Table | Batches, rows: int = BATCH_ROWS) -> Iterator
         yield from data
 
 
-def counted_batches(key: str, data: pa.Table | Batches,
-                    produced: threading.Event | None = None) -> Iterator[pa.RecordBatch]:
+def counted_batches(key: str, data: pa.Table | Batches, produced: threading.Event | None = None,
+                    stopped: threading.Event | None = None) -> Iterator[pa.RecordBatch]:
     """The batches of ``data``, checked to add up to the rows it announced (else an error ends the copy);
-    ``produced`` is set once the source is exhausted (or failed)."""
+    ``produced`` is set once the source is exhausted (or failed); ``stopped`` (set by an interrupt) ends
+    the copy before its next batch."""
     sent = 0
     try:
         for batch in record_batches(data):
+            if stopped is not None and stopped.is_set():
+                raise KeyboardInterrupt(f"{key}: the load was interrupted")
             sent += batch.num_rows
             yield batch
     finally:

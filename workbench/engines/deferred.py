@@ -17,6 +17,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from workbench.engines.threads import run_threads
+
 Run = Callable[[str], None]
 
 
@@ -45,29 +47,30 @@ def relations(statement: str, dialect: str) -> frozenset[str] | None:
 
 
 def run_deferred(statements: Sequence[str], dialect: str, jobs: int,
-                 session: Callable[[], AbstractContextManager[Run]]) -> None:
+                 session: Callable[[], AbstractContextManager[Run]], *, ran: Callable[[str], None],
+                 cancel: Callable[[], None]) -> None:
     """Run ``statements`` on up to ``jobs`` sessions (each statement in its own transaction), in the order
-    above; on the first failure start nothing more, let the running ones end, and raise
-    :class:`DeferredFailed`."""
+    above, calling ``ran(statement)`` as each one commits; on the first failure start nothing more, let the
+    running ones end, and raise :class:`DeferredFailed`. An interrupt starts nothing more and ``cancel()``s
+    what runs (see :func:`run_threads`)."""
     touched = [relations(s, dialect) for s in statements]
     state = _Schedule(touched)
 
-    def work() -> None:
-        with session() as run:
-            for index in state.claims():
-                try:
-                    run(statements[index])
-                except Exception as error:
-                    state.fail(index, error)
-                    return
-                state.finish(index)
+    def work(run: Run) -> None:
+        for index in state.claims():
+            try:
+                run(statements[index])
+            except Exception as error:
+                state.fail(index, error)
+                return
+            ran(statements[index])
+            state.finish(index)
 
-    threads = [threading.Thread(target=work, name=f"workbench-finish-{i}")
-               for i in range(max(1, min(jobs, len(statements))))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    def stop() -> None:
+        state.stop()
+        cancel()
+
+    run_threads(work, session, max(1, min(jobs, len(statements))), "workbench-finish", stop)
     if state.failure is not None:
         index, error = state.failure
         left = [s for i, s in enumerate(statements) if i not in state.done]
@@ -83,13 +86,14 @@ class _Schedule:
         self.waiting = list(range(len(touched)))
         self.done: set[int] = set()
         self.failure: tuple[int, Exception] | None = None
+        self.stopped = False
         self._changed = threading.Condition()
 
     def claims(self) -> Iterator[int]:
         while True:
             with self._changed:
                 while True:
-                    if self.failure is not None or not self.waiting:
+                    if self.failure is not None or self.stopped or not self.waiting:
                         return
                     ready = next((i for i in self.waiting if self._ready(i)), None)
                     if ready is not None:
@@ -111,6 +115,11 @@ class _Schedule:
     def finish(self, index: int) -> None:
         with self._changed:
             self.done.add(index)
+            self._changed.notify_all()
+
+    def stop(self) -> None:
+        with self._changed:
+            self.stopped = True
             self._changed.notify_all()
 
     def fail(self, index: int, error: Exception) -> None:

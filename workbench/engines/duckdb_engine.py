@@ -208,7 +208,7 @@ class DuckDBEngine(Engine):
         return frame.astype({"bytes": "Int64"})
 
     def load(self, schema: Schema, data: Mapping[str, pa.Table | Batches], *, progress: bool = True,
-             jobs: int = 1) -> LoadReport:
+             jobs: int | None = None) -> LoadReport:
         """As :meth:`Engine.load`; a file database loads under ``memory_limit = LOAD_MEMORY`` (unless one was
         configured): written blocks are on disk, and DuckDB would otherwise keep them cached up to 80% of RAM."""
         configured = "memory_limit" in {name.lower() for name in (*self._config, *self._settings)}

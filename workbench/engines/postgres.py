@@ -83,6 +83,7 @@ class PostgresEngine(Engine):
         self._query_ids: dict[str, int | None] = {}
         self._extensions: dict[str, str] = {}  # extension -> the schema it lives in, once looked up
         self._calls: dict[str, tuple[functions.Call, list]] = {}  # extension function -> call made, notes
+        self._sessions: set[psycopg.Connection] = set()  # of parallel loads and builds; an interrupt cancels them
 
     @classmethod
     def embedded(cls, server: Server | None = None, *, database: str | None = None) -> PostgresEngine:
@@ -476,14 +477,25 @@ class PostgresEngine(Engine):
     @contextmanager
     def _session(self) -> Iterator[psycopg.Connection]:
         """A connection of its own (search path and settings as this one's) for one thread of parallel work."""
-        connection = self.server.connect(self._dbname)
+        try:
+            connection = self.server.connect(self._dbname)
+        except WorkbenchError as error:
+            raise WorkbenchError(f"{error}\nthe work runs on one connection per job (default: one per core); "
+                                 f"jobs=1 (workbench load --jobs 1) needs no other connection") from None
+        self._sessions.add(connection)
         try:
             self.enter_sandbox(connection)
             for name, value in self._settings.items():
                 connection.execute("SELECT set_config(%s, %s, false)", [name, value])
             yield connection
         finally:
+            self._sessions.discard(connection)
             connection.close()
+
+    def _cancel_sessions(self) -> None:
+        for connection in list(self._sessions):
+            with suppress(psycopg.Error):
+                connection.cancel_safe()
 
     @contextmanager
     def _copier(self) -> Iterator[Copy]:
@@ -545,10 +557,12 @@ class PostgresEngine(Engine):
     def _analyze(self) -> None:
         self._maintain("ANALYZE")
 
-    def finish(self, jobs: int = 1) -> None:
-        """As the base does (with ``jobs`` connections: keys, indexes and ANALYZE of different tables at
-        once, see :mod:`deferred`), then each sequence of a serial or identity column set past the loaded
-        values, so that rows inserted later (into a kept load) draw keys that are free."""
+    def finish(self, jobs: int | None = None) -> None:
+        """As the base does (with ``jobs`` connections, one per core by default: keys, indexes and ANALYZE of
+        different tables at once, see :mod:`deferred`; ``jobs=1``: all in one transaction), then each
+        sequence of a serial or identity column set past the loaded values, so that rows inserted later
+        (into a kept load) draw keys that are free."""
+        jobs = self.load_jobs(jobs)
         if jobs > 1:
             self._finish_parallel(jobs)
         else:
@@ -570,15 +584,19 @@ class PostgresEngine(Engine):
         for statement in self._pending:
             self._guard(statement)
         analyze = [exp.Analyze(tables=[table]).sql("postgres") for table in self._own_tables()]
+
+        def ran(statement: str) -> None:
+            if statement in self._pending:
+                self._pending.remove(statement)
+
         try:
-            run_deferred([*self._pending, *analyze], "postgres", jobs, self._runner)
+            run_deferred([*self._pending, *analyze], "postgres", jobs, self._runner, ran=ran,
+                         cancel=self._cancel_sessions)
         except DeferredFailed as failed:
-            self._pending = [s for s in self._pending if s in failed.left]
             raise WorkbenchError(
                 f"PostgreSQL rejected statement {failed.number} of {failed.total} after the load: "
                 f"{self.server.scrub(str(failed.error))}\n    {failed.statement[:500]}\n"
                 f"{len(self._pending)} statements are not run yet (finish() runs them again)") from failed.error
-        self._pending = []
 
     def vacuum(self) -> None:
         """``VACUUM (ANALYZE)`` of this engine's own tables, named one by one (never the whole database)."""
