@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -296,3 +299,18 @@ def test_postgres_loads_tables_in_parallel_and_a_failure_stops_the_rest(pg_serve
     broken["public.orders"] = orders.set_column(orders.schema.get_field_index("total"), "total", negative)
     with connect("postgres") as engine, pytest.raises(WorkbenchError, match=r"loading table 'public\.orders' failed"):
         engine.load(model.schema, broken, progress=False, jobs=2)
+
+
+def test_scale_benchmark_runs_at_a_tiny_size(pg_server):
+    """benchmarks/scale.py end to end at a size that takes seconds: every key it reports is there."""
+    script = Path(__file__).parent.parent / "benchmarks" / "scale.py"
+    done = subprocess.run([sys.executable, str(script), "--readings", "2e5", "--ecommerce-scale", "ci", "--rounds", "1",
+                           "--pgbench-scale", "1", "--shard-scale", "0.05", "--jobs-readings", "2e5"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["shard_union_equal"] is True
+    assert [value for key, value in figures.items() if key.startswith("rss_") and value > 0]
+    for key in ("ecommerce_large_postgres_s", "ecommerce_large_postgres_serial_s", "vs_pgbench_init",
+                "vs_pgbench_init_same_table", "vs_pgbench_init_rows", "jobs2_speedup"):
+        assert figures[key] > 0, key
