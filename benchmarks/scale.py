@@ -10,7 +10,9 @@ Measures, in one run (each load in a fresh subprocess, so its peak resident memo
    in ``--rounds`` rounds (``vs_pgbench_init``, medians; ``vs_pgbench_init_rows`` compares rows/s, since
    most of pgbench's table bytes are ``char(84)`` padding the server adds to an empty field). Like for like,
    ``vs_pgbench_init_same_table``: pgbench's own ``pgbench_accounts`` (same columns, same values, same rows)
-   loaded by the workbench from Arrow columns, against ``pgbench -i``, MB/s of table data.
+   loaded by the workbench from Arrow columns, against ``pgbench -i``, MB/s of table data. And the server's
+   own speed on ecommerce's data: the same COPY data encoded beforehand and only sent, table by table
+   (``ecommerce_server_only_mb_per_s``); ``vs_server_only`` is the workbench's serial COPY rate against it.
 3. ``shard_union_equal``: 4 shards of ecommerce at ``--shard-scale`` written as Parquet, their union read
    back and compared with the unsharded stream by a per-table checksum of every batch in order.
 4. ``generate --jobs 2`` against ``--jobs 1`` on timeseries at ``--jobs-readings`` (``jobs2_speedup``).
@@ -37,12 +39,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from psycopg import sql
 
 from workbench.datagen.blocks import Shard
 from workbench.datagen.parquet import read_parquet, write_parquet
 from workbench.ddl import import_ddl
 from workbench.domains import domain
 from workbench.engines import connect
+from workbench.engines.base import record_batches
+from workbench.engines.copy import copy_format
 from workbench.engines.pgserver import embedded_server
 
 
@@ -72,6 +77,29 @@ def child(kind: str, argument: str) -> None:
         copy_s = sum(t.seconds for t in report.tables)
         figures = {"rows": report.rows, "copy_s": round(copy_s, 2), "finish_s": round(report.finish_seconds, 2),
                    "table_mb": round(table_bytes / 1e6, 1), "mb_per_s": round(table_bytes / 1e6 / copy_s, 1)}
+    elif kind == "ecommerce-server-only":
+        model = domain("ecommerce")
+        with (connect("postgres") as engine, engine.server.connect(engine.database) as connection,
+              tempfile.TemporaryDirectory(prefix="scale-bench-") as folder):
+            engine.create_schema(model.schema, constraints=False)  # as a load creates them: keys come after
+            places, server_s, encoded = engine.places(model.schema), 0.0, Path(folder) / "table.copy"
+            for key, table in model.stream(argument, seed=0).items():
+                name = places[key].sql("postgres")
+                form = copy_format(engine._column_types(name, table.schema.names, connection), table.schema)
+                with encoded.open("wb") as out:  # the same COPY data the workbench sends, encoded beforehand
+                    out.write(form.header())
+                    for batch in record_batches(table):
+                        out.writelines(form.buffers(batch))
+                    out.write(form.trailer())
+                copying = time.perf_counter()
+                with connection.transaction(), connection.cursor() as cursor, encoded.open("rb") as source:
+                    cursor.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(name)))
+                    with cursor.copy(form.statement(sql.SQL(name), table.schema.names, freeze=True)) as stream:
+                        while chunk := source.read(1 << 20):
+                            stream.write(chunk)
+                server_s += time.perf_counter() - copying
+            table_bytes = int(engine.table_sizes()["table_bytes"].sum())
+        figures = {"copy_s": round(server_s, 2), "mb_per_s": round(table_bytes / 1e6 / server_s, 1)}
     elif kind == "pgbench-accounts-postgres":
         rows = int(argument) * 100_000
         aid = np.arange(1, rows + 1, dtype=np.int32)
@@ -192,12 +220,13 @@ def main() -> None:
         results["rows_per_s_50m_vs_10m"] = round(results["rows_per_s_50m"] / results["rows_per_s_10m"], 3)
     results["duckdb_notes"] = next(iter(duck.values()))["notes"] if duck else []
 
-    ours, rows_per_s, theirs, their_rows, totals, parallel, same_table = [], [], [], [], [], [], []
-    for _ in range(args.rounds):  # interleaved: pgbench, its table by us, ours, ours with 2 jobs
+    ours, rows_per_s, theirs, their_rows, totals, parallel, same_table, server = [], [], [], [], [], [], [], []
+    for _ in range(args.rounds):  # interleaved: pgbench, its table by us, the server alone, ours serial and default
         mb_per_s, pgbench_rows = pgbench_rate(args.pgbench_scale)
         theirs.append(mb_per_s)
         their_rows.append(pgbench_rows)
         same_table.append(measure("pgbench-accounts-postgres", str(args.pgbench_scale))["mb_per_s"])
+        server.append(measure("ecommerce-server-only", args.ecommerce_scale)["mb_per_s"])
         figures = measure("ecommerce-postgres", f"{args.ecommerce_scale}:1")
         ours.append(figures["mb_per_s"])
         rows_per_s.append(figures["rows"] / figures["copy_s"])
@@ -208,7 +237,8 @@ def main() -> None:
               f"finish {figures['finish_s']} s, {figures['table_mb']} MB of tables, "
               f"{figures['mb_per_s']} MB/s, {rows_per_s[-1]:,.0f} rows/s); "
               f"pgbench -i -s {args.pgbench_scale}: {mb_per_s:.1f} MB/s, {pgbench_rows:,.0f} rows/s; its "
-              f"pgbench_accounts loaded by the workbench: {same_table[-1]} MB/s (load average {loadavg()})")
+              f"pgbench_accounts loaded by the workbench: {same_table[-1]} MB/s; the server alone on ecommerce's "
+              f"COPY data: {server[-1]} MB/s (load average {loadavg()})")
     results["ecommerce_large_postgres_s"] = round(statistics.median(parallel), 2)
     results["ecommerce_large_postgres_serial_s"] = round(statistics.median(totals), 2)
     results["ecommerce_copy_mb_per_s"] = round(statistics.median(ours), 1)
@@ -216,6 +246,8 @@ def main() -> None:
     results["vs_pgbench_init"] = round(statistics.median(ours) / statistics.median(theirs), 3)
     results["pgbench_accounts_by_workbench_mb_per_s"] = round(statistics.median(same_table), 1)
     results["vs_pgbench_init_same_table"] = round(statistics.median(same_table) / statistics.median(theirs), 3)
+    results["ecommerce_server_only_mb_per_s"] = round(statistics.median(server), 1)
+    results["vs_server_only"] = round(statistics.median(ours) / statistics.median(server), 3)
     results["vs_pgbench_init_rows"] = round(statistics.median(rows_per_s) / statistics.median(their_rows), 3)
 
     equal, rows = shard_union_equal(args.shard_scale)

@@ -312,5 +312,5 @@ def test_scale_benchmark_runs_at_a_tiny_size(pg_server):
     assert figures["shard_union_equal"] is True
     assert [value for key, value in figures.items() if key.startswith("rss_") and value > 0]
     for key in ("ecommerce_large_postgres_s", "ecommerce_large_postgres_serial_s", "vs_pgbench_init",
-                "vs_pgbench_init_same_table", "vs_pgbench_init_rows", "jobs2_speedup"):
+                "vs_pgbench_init_same_table", "vs_server_only", "vs_pgbench_init_rows", "jobs2_speedup"):
         assert figures[key] > 0, key
