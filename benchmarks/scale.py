@@ -15,7 +15,10 @@ Measures, in one run (each load in a fresh subprocess, so its peak resident memo
    (``ecommerce_server_only_mb_per_s``); ``vs_server_only`` is the workbench's serial COPY rate against it.
 3. ``shard_union_equal``: 4 shards of ecommerce at ``--shard-scale`` written as Parquet, their union read
    back and compared with the unsharded stream by a per-table checksum of every batch in order.
-4. ``generate --jobs 2`` against ``--jobs 1`` on timeseries at ``--jobs-readings`` (``jobs2_speedup``).
+4. ``generate --jobs 2`` against ``--jobs 1`` on timeseries at ``--jobs-readings`` (``jobs2_speedup``), and the
+   Parquet folder ``--jobs 2`` wrote loaded into the embedded PostgreSQL with ``jobs=2`` (its readings in two
+   parts, one COPY each, at once) against ``jobs=1``: ``parquet_load_jobs2_speedup`` end to end and
+   ``parquet_copy_jobs2_speedup`` for the copies alone (medians of ``--rounds`` interleaved rounds).
 Prints the figures, the load average, then one JSON line.
 """
 
@@ -65,7 +68,7 @@ def child(kind: str, argument: str) -> None:
         with (tempfile.TemporaryDirectory(prefix="scale-bench-") as folder,
               connect(f"duckdb:{folder}/timeseries.duckdb") as engine):
             report = engine.load(model.schema, model.stream(scale, seed=0), progress=False)
-        figures = {"rows": report.rows, "copy_s": round(sum(t.seconds for t in report.tables), 2),
+        figures = {"rows": report.rows, "copy_s": round(report.copying, 2),
                    "finish_s": round(report.finish_seconds, 2),
                    "notes": [f"{note.object}: {note.message}" for note in report.notes]}
     elif kind == "ecommerce-postgres":
@@ -74,7 +77,7 @@ def child(kind: str, argument: str) -> None:
             report = domain("ecommerce").load(engine, scale, seed=0, progress=False,
                                               jobs=None if jobs == "default" else int(jobs))
             table_bytes = int(engine.table_sizes()["table_bytes"].sum())
-        copy_s = sum(t.seconds for t in report.tables)
+        copy_s = report.copying
         figures = {"rows": report.rows, "copy_s": round(copy_s, 2), "finish_s": round(report.finish_seconds, 2),
                    "table_mb": round(table_bytes / 1e6, 1), "mb_per_s": round(table_bytes / 1e6 / copy_s, 1)}
     elif kind == "ecommerce-server-only":
@@ -110,6 +113,14 @@ def child(kind: str, argument: str) -> None:
             table_bytes = int(engine.table_sizes()["table_bytes"].sum())
         copy_s = report.tables[0].seconds
         figures = {"rows": rows, "copy_s": round(copy_s, 2), "mb_per_s": round(table_bytes / 1e6 / copy_s, 1)}
+    elif kind == "parquet-postgres":
+        folder, jobs = argument.rsplit(":", 1)
+        model = domain("timeseries")
+        with connect("postgres") as engine:
+            report = engine.load(model.schema, read_parquet(folder, model.schema), progress=False, jobs=int(jobs))
+        figures = {"rows": report.rows, "finish_s": round(report.finish_seconds, 2),
+                   "copy_s": round(report.copying, 2),
+                   "methods": sorted({t.method for t in report.tables})}
     elif kind == "generate-jobs":
         jobs, readings = argument.split(":")
         model = domain("timeseries")
@@ -260,6 +271,25 @@ def main() -> None:
         print(f"generate timeseries {args.jobs_readings} readings as Parquet, --jobs {jobs}: {seconds[jobs]:.1f} s "
               f"(load average {loadavg()})")
     results["jobs2_speedup"] = round(seconds[1] / seconds[2], 2)
+
+    folder = Path(tempfile.mkdtemp(prefix="scale-parquet-"))
+    try:
+        write_parquet(domain("timeseries").stream(float(args.jobs_readings) / 10_000_000, seed=0), folder,
+                      dataset="timeseries", scale=None, jobs=2, progress=False)
+        loads: dict[int, list[dict]] = {1: [], 2: []}
+        for _ in range(args.rounds):
+            for jobs in (1, 2):
+                loads[jobs].append(figures := measure("parquet-postgres", f"{folder}:{jobs}"))
+                methods = ", ".join(figures["methods"])
+                print(f"load that Parquet folder into embedded postgres, jobs={jobs}: {figures['seconds']:.1f} s "
+                      f"(copies {figures['copy_s']} s, finish {figures['finish_s']} s, {methods}; "
+                      f"load average {loadavg()})")
+    finally:
+        shutil.rmtree(folder)
+    median = {jobs: {key: statistics.median(f[key] for f in runs) for key in ("seconds", "copy_s")}
+              for jobs, runs in loads.items()}
+    results["parquet_load_jobs2_speedup"] = round(median[1]["seconds"] / median[2]["seconds"], 2)
+    results["parquet_copy_jobs2_speedup"] = round(median[1]["copy_s"] / median[2]["copy_s"], 2)
     results["load_average_end"] = loadavg()
     print(json.dumps(results))
 

@@ -27,7 +27,7 @@ from workbench.datagen.generate import stream
 from workbench.datagen.parquet import read_parquet, write_parquet
 from workbench.datagen.size import check_free_space, estimate
 from workbench.domains import domain
-from workbench.engines.base import prefetched
+from workbench.engines.base import LoadInterrupted, prefetched
 from workbench.engines.connect import connect
 from workbench.errors import WorkbenchError
 
@@ -301,6 +301,32 @@ def test_postgres_loads_tables_in_parallel_and_a_failure_stops_the_rest(pg_serve
         engine.load(model.schema, broken, progress=False, jobs=2)
 
 
+@pytest.mark.postgres
+def test_postgres_copies_a_table_in_parts_at_once_and_empties_it_when_a_part_fails(tmp_path, pg_server):
+    model = domain("multitenant")
+    for index in range(3):
+        write_parquet(multitenant(Shard(index, 3)), tmp_path, dataset="multitenant", scale=None, progress=False)
+    assert len(read_parquet(tmp_path, model.schema)["public.orders"].files) == 3
+    with connect("postgres") as engine:
+        report = engine.load(model.schema, read_parquet(tmp_path, model.schema), progress=False, jobs=2)
+        assert engine.row_counts() == {f"public.{k}": v for k, v in MULTITENANT.items()}
+        assert {t.table: t.method for t in report.tables}["public.orders"] == "copy binary, 2 parts"
+        status = engine.load_status()  # one row per table, written once all its parts are in
+        assert sorted(status["table_key"]) == sorted(f"public.{k}" for k in MULTITENANT)
+        assert set(status["status"]) == {"complete"}
+        assert dict(zip(status["table_key"], status["rows"], strict=True))["public.orders"] == MULTITENANT["orders"]
+    last = sorted((tmp_path / "orders").glob("part-*.parquet"))[-1]
+    orders = pq.read_table(last)  # total >= 0 is checked by PostgreSQL: the last part fails, the first commits
+    column = orders.schema.get_field_index("total")
+    pq.write_table(orders.set_column(column, "total", pa.array([Decimal(-1)] * orders.num_rows,
+                                                               orders.schema.field(column).type)), last)
+    with connect("postgres") as engine:
+        with pytest.raises(LoadInterrupted, match=r"loading table 'public\.orders' failed"):
+            engine.load(model.schema, read_parquet(tmp_path, model.schema), progress=False, jobs=2)
+        assert engine.row_counts()["public.orders"] == 0  # the committed part was emptied again
+        assert "complete" not in set(engine.load_status().query("table_key == 'public.orders'")["status"])
+
+
 def test_scale_benchmark_runs_at_a_tiny_size(pg_server):
     """benchmarks/scale.py end to end at a size that takes seconds: every key it reports is there."""
     script = Path(__file__).parent.parent / "benchmarks" / "scale.py"
@@ -312,5 +338,6 @@ def test_scale_benchmark_runs_at_a_tiny_size(pg_server):
     assert figures["shard_union_equal"] is True
     assert [value for key, value in figures.items() if key.startswith("rss_") and value > 0]
     for key in ("ecommerce_large_postgres_s", "ecommerce_large_postgres_serial_s", "vs_pgbench_init",
-                "vs_pgbench_init_same_table", "vs_server_only", "vs_pgbench_init_rows", "jobs2_speedup"):
+                "vs_pgbench_init_same_table", "vs_server_only", "vs_pgbench_init_rows", "jobs2_speedup",
+                "parquet_load_jobs2_speedup", "parquet_copy_jobs2_speedup"):
         assert figures[key] > 0, key

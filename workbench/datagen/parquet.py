@@ -252,6 +252,20 @@ class ParquetTable:
         for path in self.files:
             yield from pq.ParquetFile(path).iter_batches(batch_size=READ_ROWS)
 
+    def parts(self, count: int) -> list[ParquetTable]:
+        """Up to ``count`` tables of consecutive files, about even in rows, that together are this one (what a
+        load copies at once on several connections)."""
+        groups: list[list[tuple[Path, int]]] = [[]]
+        before = 0  # rows of the files already placed
+        for path in self.files:
+            if groups[-1] and before >= self.num_rows * len(groups) / count:
+                groups.append([])
+            rows = pq.ParquetFile(path).metadata.num_rows
+            groups[-1].append((path, rows))
+            before += rows
+        return [ParquetTable(self.key, [path for path, _ in group], self.schema, sum(rows for _, rows in group))
+                for group in groups]
+
     def __repr__(self) -> str:
         return f"<ParquetTable {self.key}: {self.num_rows:,} rows in {len(self.files)} parts>"
 

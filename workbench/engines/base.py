@@ -82,19 +82,24 @@ class LoadReport:
     tables: tuple[TableLoad, ...]
     finish_seconds: float = 0.0
     notes: tuple[ExportNote, ...] = ()  # what the engine stores differently from the model (substitutions...)
+    copy_seconds: float | None = None  # from the first copy's start to the last one's end (None: their sum)
 
     @property
     def rows(self) -> int:
         return sum(t.rows for t in self.tables)
 
     @property
+    def copying(self) -> float:
+        """Seconds the copies took, by the clock: tables copied at once overlap."""
+        return sum(t.seconds for t in self.tables) if self.copy_seconds is None else self.copy_seconds
+
+    @property
     def seconds(self) -> float:
-        return sum(t.seconds for t in self.tables) + self.finish_seconds
+        return self.copying + self.finish_seconds
 
     @property
     def rows_per_second(self) -> float:
-        copy_seconds = sum(t.seconds for t in self.tables)
-        return self.rows / copy_seconds if copy_seconds > 0 else float("nan")
+        return self.rows / self.copying if self.copying > 0 else float("nan")
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -198,9 +203,9 @@ class Engine(ABC):
 
     @abstractmethod
     def _copy(self, target: exp.Table, schema: pa.Schema, batches: Iterable[pa.RecordBatch], advance: Advance,
-              record: exp.Insert) -> str:
+              record: exp.Insert | None) -> str:
         """Copy ``batches`` (of ``schema``) into ``target`` and run ``record`` in ONE transaction; roll back
-        on any error.
+        on any error. ``record`` is None for a part of a table that other sessions copy into at once.
 
         Calls ``advance(n)`` after each batch sent; returns the method used (e.g. ``"copy binary"``).
         """
@@ -361,7 +366,8 @@ class Engine(ABC):
             notes += self.create_schema(loadable, constraints=False)
         places = self.places(schema)
         self._ensure_bookkeeping()
-        if jobs > 1 and self.supports_parallel_load and len(plan) > 1:
+        copying = time.perf_counter()
+        if jobs > 1 and self.supports_parallel_load:
             loads = self._load_parallel(schema, plan, places, jobs, progress, keys_in_place)
         else:
             loads = []
@@ -371,7 +377,7 @@ class Engine(ABC):
                                                 [done.table for done in loads]))
         started = time.perf_counter()
         self.finish(jobs)
-        return LoadReport(self.name, tuple(loads), time.perf_counter() - started, tuple(notes))
+        return LoadReport(self.name, tuple(loads), time.perf_counter() - started, tuple(notes), started - copying)
 
     def finish(self, jobs: int | None = None) -> None:
         """Create the deferred keys, indexes (and views), then refresh statistics (idempotent); ``jobs``:
@@ -480,51 +486,78 @@ class Engine(ABC):
                        places: dict[str, exp.Table], jobs: int, progress: bool, keys_in_place: bool) -> list[TableLoad]:
         """Tables copied by ``jobs`` threads, each with its own connection, in plan order. A table waits for its
         parents earlier in the plan: until their data has been produced (a generated child reads its parents'
-        keys), or committed when the foreign keys are in place (they would refuse its rows before). After a
-        failure nothing more starts; an interrupt also cancels the copies running (each rolls back)."""
+        keys), or committed when the foreign keys are in place (they would refuse its rows before). A table
+        created by this load whose data comes in parts (Parquet files: ``parts(k)``) is copied in up to
+        ``jobs`` parts at once, each in its own transaction; it is emptied again unless every part commits.
+        After a failure nothing more starts; an interrupt also cancels the copies running (each rolls back)."""
         order = {model.key: i for i, (_, model, _) in enumerate(plan)}
-        produced = {key: threading.Event() for key in order}
+        pieces = {model.key: _pieces(table, 1 if keys_in_place else jobs) for _, model, table in plan}
+        produced = {key: [threading.Event() for _ in parts] for key, parts in pieces.items()}
         committed = {key: threading.Event() for key in order}
-        ready = committed if keys_in_place else produced
         parents = {model.key: {p.key for fk in model.foreign_keys if (p := schema.referenced_table(fk)) is not None
                                and order.get(p.key, order[model.key]) < order[model.key]} for _, model, _ in plan}
-        waiting, done, failures = list(plan), [], []
+        waiting = [(model, i, part) for _, model, _ in plan for i, part in enumerate(pieces[model.key])]
+        left, copied = {key: len(parts) for key, parts in pieces.items()}, {key: [] for key in order}
+        started: dict[str, float] = {}
+        done, failures = [], []
         lock, stopped = threading.Lock(), threading.Event()
         bars = {model.key: self._bar(model.key, table.num_rows, progress) for _, model, table in plan}  # in order
+
+        def wait_for_parents(key: str) -> None:
+            for parent in parents[key]:
+                for event in [committed[parent]] if keys_in_place else produced[parent]:
+                    event.wait()
+
+        def copied_part(model: Table, loaded: TableLoad) -> None:
+            key, parts = model.key, len(pieces[model.key])
+            with lock:
+                copied[key].append(loaded)
+                left[key] -= 1
+                if left[key]:
+                    return
+            if parts > 1:  # its parts committed on their own: the table is complete now
+                rows = sum(t.rows for t in copied[key])
+                self._record(self._bookkeeping_row(key, rows, "complete"))
+                loaded = TableLoad(key, rows, time.perf_counter() - started[key], f"{loaded.method}, {parts} parts")
+            bars[key].close()
+            with lock:
+                done.append(loaded)
 
         def work(copy: Copy) -> None:
             while True:
                 with lock:
                     if failures or stopped.is_set() or not waiting:
                         return
-                    _, model, table = waiting.pop(0)
+                    model, index, part = waiting.pop(0)
+                    started.setdefault(model.key, time.perf_counter())
                 try:
-                    for parent in parents[model.key]:
-                        ready[parent].wait()
+                    wait_for_parents(model.key)
                     if failures or stopped.is_set():
                         return
-                    with bars[model.key] as bar:
-                        loaded = self._load_one(model, places[model.key], table, bar, [], copy=copy,
-                                                produced=produced[model.key], stopped=stopped)
-                    with lock:
-                        done.append(loaded)
+                    copied_part(model, self._load_one(model, places[model.key], part, bars[model.key], [], copy=copy,
+                                                      produced=produced[model.key][index], stopped=stopped,
+                                                      whole=len(pieces[model.key]) == 1))
                 except BaseException as error:
                     with lock:
                         failures.append(error)
                     return
                 finally:  # its children stop waiting (after a failure: and start nothing)
-                    produced[model.key].set()
-                    committed[model.key].set()
+                    produced[model.key][index].set()
+                    if left[model.key] == 0 or failures or stopped.is_set():
+                        committed[model.key].set()
 
         def stop() -> None:
             stopped.set()
             self._cancel_sessions()
 
         try:
-            run_threads(work, self._copier, min(jobs, len(plan)), "workbench-load", stop)
+            run_threads(work, self._copier, min(jobs, len(waiting)), "workbench-load", stop)
         finally:
             for bar in bars.values():  # those of tables never started, after a failure
                 bar.close()
+            torn = [places[key] for key, parts in pieces.items() if 0 < left[key] < len(parts)]
+            if torn:  # some parts committed, not all: empty the table again (this load created it empty)
+                self._run_script([exp.TruncateTable(expressions=torn).sql(self.dialect)])
         done.sort(key=lambda loaded: order[loaded.table])
         if failures and isinstance(failures[0], LoadInterrupted):
             raise failures[0].complete_at_end([loaded.table for loaded in done]) from failures[0].cause
@@ -538,7 +571,9 @@ class Engine(ABC):
 
     def _load_one(self, model: Table, target: exp.Table, data: pa.Table | Batches, bar: tqdm, complete: list[str],
                   copy: Copy | None = None, produced: threading.Event | None = None,
-                  stopped: threading.Event | None = None) -> TableLoad:
+                  stopped: threading.Event | None = None, whole: bool = True) -> TableLoad:
+        """Copy ``data`` into ``target``, recorded as complete in the same transaction unless it is not the
+        ``whole`` table (a part of it, copied beside the others); a failure is recorded and raised."""
         sent = 0
 
         def advance(rows: int) -> None:
@@ -550,7 +585,8 @@ class Engine(ABC):
         try:
             with prefetched(counted_batches(model.key, data, produced, stopped)) as batches:
                 method = (copy or self._copy)(target, data.schema, batches, advance,
-                                              self._bookkeeping_row(model.key, data.num_rows, "complete"))
+                                              self._bookkeeping_row(model.key, data.num_rows, "complete") if whole
+                                              else None)
         except BaseException as error:
             try:
                 self._record(self._bookkeeping_row(model.key, sent, "failed"))
@@ -639,6 +675,12 @@ def record_batches(data: pa.Table | Batches, rows: int = BATCH_ROWS) -> Iterator
         yield from data.to_batches(max_chunksize=rows)
     else:
         yield from data
+
+
+def _pieces(data: pa.Table | Batches, count: int) -> list[pa.Table | Batches]:
+    """``data`` in up to ``count`` parts to copy at once, where it comes in parts (``ParquetTable.parts``)."""
+    parts = getattr(data, "parts", None)
+    return parts(count) if count > 1 and parts is not None else [data]
 
 
 def counted_batches(key: str, data: pa.Table | Batches, produced: threading.Event | None = None,

@@ -471,7 +471,7 @@ class PostgresEngine(Engine):
                                  f"{self.server.scrub(str(error))}\n    {statements[number - 1][:500]}") from error
 
     def _copy(self, target: exp.Table, schema: pa.Schema, batches: Iterable[pa.RecordBatch], advance: Advance,
-              record: exp.Insert) -> str:
+              record: exp.Insert | None) -> str:
         return self._copy_on(self._conn, target, schema, batches, advance, record)
 
     @contextmanager
@@ -508,10 +508,10 @@ class PostgresEngine(Engine):
             yield lambda statement: connection.execute(sql.SQL(statement))
 
     def _copy_on(self, connection: psycopg.Connection, target: exp.Table, schema: pa.Schema,
-                 batches: Iterable[pa.RecordBatch], advance: Advance, record: exp.Insert) -> str:
+                 batches: Iterable[pa.RecordBatch], advance: Advance, record: exp.Insert | None) -> str:
         table = target.sql("postgres")
         form = copy_format(self._column_types(table, schema.names, connection), schema)
-        fresh, partitioned = self._fresh(table, connection)
+        fresh, partitioned = self._fresh(table, connection) if record is not None else (False, False)  # a part
         with connection.transaction(), connection.cursor() as cursor:
             if fresh:  # new in this transaction: wal_level=minimal writes no WAL for it, and COPY may FREEZE
                 cursor.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(table)))
@@ -522,7 +522,8 @@ class PostgresEngine(Engine):
                         stream.write(buffer)
                     advance(batch.num_rows)
                 stream.write(form.trailer())
-            cursor.execute(sql.SQL(record.sql("postgres")))
+            if record is not None:
+                cursor.execute(sql.SQL(record.sql("postgres")))
         return form.method
 
     def _fresh(self, table: str, connection: psycopg.Connection) -> tuple[bool, bool]:
