@@ -21,6 +21,9 @@ from workbench.advisor import advise
 from workbench.bench import IndexSpec, Study, Variant
 from workbench.bench.results import INCOMPLETE, Results
 from workbench.datagen import generate
+from workbench.datagen.blocks import Shard
+from workbench.datagen.generate import stream
+from workbench.datagen.parquet import read_parquet, write_parquet
 from workbench.domains import domain
 from workbench.engines import connect
 from workbench.schema.sketch import sketch
@@ -98,6 +101,29 @@ def test_interrupted_load_leaves_no_table_that_looks_complete(pg_server, jobs):
         assert counts == {"devices": 100, "events": 0}  # the interrupted COPY rolled back whole
         assert status == {"devices": "complete", "events": "failed"}
         assert engine.query("SELECT conname FROM pg_constraint WHERE contype = 'f'").empty  # added after a whole load
+
+
+def test_interrupted_load_in_parts_leaves_the_table_empty(pg_server, tmp_path):
+    builder = sketch("events")
+    builder.table("devices", id="int pk", name="text not null")
+    builder.table("events", id="bigint pk", device_id="-> devices", note="text not null")
+    schema = builder.build()
+    for index in range(2):  # events in 2 files: copied in 2 parts at once
+        write_parquet(stream(schema, {"devices": 100, "events": 1_200_000}, seed=1, shard=Shard(index, 2),
+                             block_rows=600_000), tmp_path, dataset="events", scale=None, progress=False)
+    data = read_parquet(tmp_path, schema)
+    assert len(data["events"].files) == 2
+    with connect("postgres") as engine:
+
+        def copying_events() -> bool:
+            with pg_server.connect(engine.database) as watcher:
+                row = watcher.execute("SELECT sum(tuples_processed) FROM pg_stat_progress_copy").fetchone()
+            return bool(row and row[0])
+
+        with interrupted_when(copying_events):
+            engine.load(schema, data, progress=False, jobs=2)
+        assert engine.row_counts() == {"devices": 100, "events": 0}  # a part that committed was emptied again
+        assert "complete" not in set(engine.load_status().query("table_key == 'events'")["status"])
 
 
 def test_interrupted_parallel_finish_cancels_the_builds_and_keeps_the_rest_pending(pg_server):
