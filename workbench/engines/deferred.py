@@ -24,13 +24,12 @@ Run = Callable[[str], None]
 
 @dataclass
 class DeferredFailed(Exception):
-    """The first statement that failed, why, and the statements not run (that one included)."""
+    """The first statement that failed, and why."""
 
     statement: str
     number: int
     total: int
     error: Exception
-    left: list[str]
 
 
 def relations(statement: str, dialect: str) -> frozenset[str] | None:
@@ -73,8 +72,7 @@ def run_deferred(statements: Sequence[str], dialect: str, jobs: int,
     run_threads(work, session, max(1, min(jobs, len(statements))), "workbench-finish", stop)
     if state.failure is not None:
         index, error = state.failure
-        left = [s for i, s in enumerate(statements) if i not in state.done]
-        raise DeferredFailed(statements[index], index + 1, len(statements), error, left)
+        raise DeferredFailed(statements[index], index + 1, len(statements), error)
 
 
 class _Schedule:

@@ -511,7 +511,8 @@ class PostgresEngine(Engine):
                  batches: Iterable[pa.RecordBatch], advance: Advance, record: exp.Insert | None) -> str:
         table = target.sql("postgres")
         form = copy_format(self._column_types(table, schema.names, connection), schema)
-        fresh, partitioned = self._fresh(table, connection) if record is not None else (False, False)  # a part
+        whole = record is not None  # else a part of a table that other sessions copy into at once
+        fresh, partitioned = self._fresh(table, connection) if whole else (False, False)
         with connection.transaction(), connection.cursor() as cursor:
             if fresh:  # new in this transaction: wal_level=minimal writes no WAL for it, and COPY may FREEZE
                 cursor.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(table)))
@@ -522,7 +523,7 @@ class PostgresEngine(Engine):
                         stream.write(buffer)
                     advance(batch.num_rows)
                 stream.write(form.trailer())
-            if record is not None:
+            if whole:
                 cursor.execute(sql.SQL(record.sql("postgres")))
         return form.method
 
