@@ -80,21 +80,31 @@ def test_interrupted_study_says_it_is_incomplete_and_resumes(tmp_path):
     assert not finished.executions.duplicated(["variant", "phase", "repetition", "draw"]).any()
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_interrupted_load_leaves_no_table_that_looks_complete(pg_server, jobs):
+def events_schema():
+    """Devices and their events: the events table is large enough to interrupt while it loads."""
     builder = sketch("events")
     builder.table("devices", id="int pk", name="text not null")
     builder.table("events", id="bigint pk", device_id="-> devices", note="text not null")
-    schema = builder.build()
+    return builder.build()
+
+
+def copying(server, engine) -> Callable[[], bool]:
+    """True once a COPY into the engine's database (on any of its sessions) has sent rows."""
+
+    def under_way() -> bool:
+        with server.connect(engine.database) as watcher:
+            row = watcher.execute("SELECT sum(tuples_processed) FROM pg_stat_progress_copy").fetchone()
+        return bool(row and row[0])
+
+    return under_way
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_interrupted_load_leaves_no_table_that_looks_complete(pg_server, jobs):
+    schema = events_schema()
     data = generate(schema, {"devices": 100, "events": 600_000}, seed=1, progress=False)
     with connect("postgres") as engine:
-
-        def copying_events() -> bool:
-            with pg_server.connect(engine.database) as watcher:
-                row = watcher.execute("SELECT tuples_processed FROM pg_stat_progress_copy").fetchone()
-            return bool(row and row[0])
-
-        with interrupted_when(copying_events):
+        with interrupted_when(copying(pg_server, engine)):
             engine.load(schema, data, progress=False, jobs=jobs)
         counts = engine.row_counts()
         status = engine.load_status().set_index("table_key")["status"].to_dict()
@@ -104,33 +114,21 @@ def test_interrupted_load_leaves_no_table_that_looks_complete(pg_server, jobs):
 
 
 def test_interrupted_load_in_parts_leaves_the_table_empty(pg_server, tmp_path):
-    builder = sketch("events")
-    builder.table("devices", id="int pk", name="text not null")
-    builder.table("events", id="bigint pk", device_id="-> devices", note="text not null")
-    schema = builder.build()
+    schema = events_schema()
     for index in range(2):  # events in 2 files: copied in 2 parts at once
         write_parquet(stream(schema, {"devices": 100, "events": 1_200_000}, seed=1, shard=Shard(index, 2),
                              block_rows=600_000), tmp_path, dataset="events", scale=None, progress=False)
     data = read_parquet(tmp_path, schema)
     assert len(data["events"].files) == 2
     with connect("postgres") as engine:
-
-        def copying_events() -> bool:
-            with pg_server.connect(engine.database) as watcher:
-                row = watcher.execute("SELECT sum(tuples_processed) FROM pg_stat_progress_copy").fetchone()
-            return bool(row and row[0])
-
-        with interrupted_when(copying_events):
+        with interrupted_when(copying(pg_server, engine)):
             engine.load(schema, data, progress=False, jobs=2)
         assert engine.row_counts() == {"devices": 100, "events": 0}  # a part that committed was emptied again
         assert "complete" not in set(engine.load_status().query("table_key == 'events'")["status"])
 
 
 def test_interrupted_parallel_finish_cancels_the_builds_and_keeps_the_rest_pending(pg_server):
-    builder = sketch("events")
-    builder.table("devices", id="int pk", name="text not null")
-    builder.table("events", id="bigint pk", device_id="-> devices", note="text not null")
-    schema = builder.build()
+    schema = events_schema()
     data = generate(schema, {"devices": 100, "events": 1_000_000}, seed=1, progress=False)
     with connect("postgres") as engine:
 
