@@ -68,7 +68,7 @@ def child(kind: str, argument: str) -> None:
         with (tempfile.TemporaryDirectory(prefix="scale-bench-") as folder,
               connect(f"duckdb:{folder}/timeseries.duckdb") as engine):
             report = engine.load(model.schema, model.stream(scale, seed=0), progress=False)
-        figures = {"rows": report.rows, "copy_s": round(report.copying, 2),
+        figures = {"rows": report.rows, "copy_s": round(report.copy_seconds, 2),
                    "finish_s": round(report.finish_seconds, 2),
                    "notes": [f"{note.object}: {note.message}" for note in report.notes]}
     elif kind == "ecommerce-postgres":
@@ -77,7 +77,7 @@ def child(kind: str, argument: str) -> None:
             report = domain("ecommerce").load(engine, scale, seed=0, progress=False,
                                               jobs=None if jobs == "default" else int(jobs))
             table_bytes = int(engine.table_sizes()["table_bytes"].sum())
-        copy_s = report.copying
+        copy_s = report.copy_seconds
         figures = {"rows": report.rows, "copy_s": round(copy_s, 2), "finish_s": round(report.finish_seconds, 2),
                    "table_mb": round(table_bytes / 1e6, 1), "mb_per_s": round(table_bytes / 1e6 / copy_s, 1)}
     elif kind == "ecommerce-server-only":
@@ -119,7 +119,7 @@ def child(kind: str, argument: str) -> None:
         with connect("postgres") as engine:
             report = engine.load(model.schema, read_parquet(folder, model.schema), progress=False, jobs=int(jobs))
         figures = {"rows": report.rows, "finish_s": round(report.finish_seconds, 2),
-                   "copy_s": round(report.copying, 2),
+                   "copy_s": round(report.copy_seconds, 2),
                    "methods": sorted({t.method for t in report.tables})}
     elif kind == "generate-jobs":
         jobs, readings = argument.split(":")

@@ -245,8 +245,9 @@ def _job(data: DataStream, out: Path, folders: dict[str, str], messages: Any) ->
 class ParquetTable:
     """One table's parts, read back batch by batch (what an engine's load takes)."""
 
-    def __init__(self, key: str, files: list[Path], schema: pa.Schema, num_rows: int):
+    def __init__(self, key: str, files: list[Path], schema: pa.Schema, num_rows: int, file_rows: list[int]):
         self.key, self.files, self.schema, self.num_rows = key, files, schema, num_rows
+        self.file_rows = file_rows  # each file's rows, as its manifest says and its footer was checked to hold
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         for path in self.files:
@@ -257,14 +258,13 @@ class ParquetTable:
         load copies at once on several connections)."""
         groups: list[list[tuple[Path, int]]] = [[]]
         before = 0  # rows of the files already placed
-        for path in self.files:
+        for path, rows in zip(self.files, self.file_rows, strict=True):
             if groups[-1] and before >= self.num_rows * len(groups) / count:
                 groups.append([])
-            rows = pq.ParquetFile(path).metadata.num_rows
             groups[-1].append((path, rows))
             before += rows
-        return [ParquetTable(self.key, [path for path, _ in group], self.schema, sum(rows for _, rows in group))
-                for group in groups]
+        return [ParquetTable(self.key, [path for path, _ in group], self.schema, sum(rows for _, rows in group),
+                             [rows for _, rows in group]) for group in groups]
 
     def __repr__(self) -> str:
         return f"<ParquetTable {self.key}: {self.num_rows:,} rows in {len(self.files)} parts>"
@@ -320,7 +320,8 @@ def read_parquet(folder: str | Path, schema: Schema) -> ParquetData:
         files = _covering(folder, key, entry["blocks"], parts, manifests)
         for file, part in files:
             _check_part(file, key, part["rows"], table.schema)
-        tables[key] = ParquetTable(key, [file for file, _ in files], table.schema, entry["rows"])
+        tables[key] = ParquetTable(key, [file for file, _ in files], table.schema, entry["rows"],
+                                   [part["rows"] for _, part in files])
     return ParquetData(folder, identity, tables, notes)
 
 

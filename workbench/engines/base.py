@@ -82,24 +82,19 @@ class LoadReport:
     tables: tuple[TableLoad, ...]
     finish_seconds: float = 0.0
     notes: tuple[ExportNote, ...] = ()  # what the engine stores differently from the model (substitutions...)
-    copy_seconds: float | None = None  # from the first copy's start to the last one's end (None: their sum)
+    copy_seconds: float = 0.0  # by the clock, from the first copy's start to the last one's end (tables overlap)
 
     @property
     def rows(self) -> int:
         return sum(t.rows for t in self.tables)
 
     @property
-    def copying(self) -> float:
-        """Seconds the copies took, by the clock: tables copied at once overlap."""
-        return sum(t.seconds for t in self.tables) if self.copy_seconds is None else self.copy_seconds
-
-    @property
     def seconds(self) -> float:
-        return self.copying + self.finish_seconds
+        return self.copy_seconds + self.finish_seconds
 
     @property
     def rows_per_second(self) -> float:
-        return self.rows / self.copying if self.copying > 0 else float("nan")
+        return self.rows / self.copy_seconds if self.copy_seconds > 0 else float("nan")
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -377,7 +372,8 @@ class Engine(ABC):
                                                 [done.table for done in loads]))
         started = time.perf_counter()
         self.finish(jobs)
-        return LoadReport(self.name, tuple(loads), time.perf_counter() - started, tuple(notes), started - copying)
+        return LoadReport(self.name, tuple(loads), time.perf_counter() - started, tuple(notes),
+                          copy_seconds=started - copying)
 
     def finish(self, jobs: int | None = None) -> None:
         """Create the deferred keys, indexes (and views), then refresh statistics (idempotent); ``jobs``:
@@ -497,7 +493,7 @@ class Engine(ABC):
         parents = {model.key: {p.key for fk in model.foreign_keys if (p := schema.referenced_table(fk)) is not None
                                and order.get(p.key, order[model.key]) < order[model.key]} for _, model, _ in plan}
         waiting = [(model, i, part) for _, model, _ in plan for i, part in enumerate(pieces[model.key])]
-        left, copied = {key: len(parts) for key, parts in pieces.items()}, {key: [] for key in order}
+        copied: dict[str, list[TableLoad]] = {key: [] for key in order}  # its parts committed so far
         started: dict[str, float] = {}
         done, failures = [], []
         lock, stopped = threading.Lock(), threading.Event()
@@ -512,8 +508,7 @@ class Engine(ABC):
             key, parts = model.key, len(pieces[model.key])
             with lock:
                 copied[key].append(loaded)
-                left[key] -= 1
-                if left[key]:
+                if len(copied[key]) < parts:
                     return
             if parts > 1:  # its parts committed on their own: the table is complete now
                 rows = sum(t.rows for t in copied[key])
@@ -543,7 +538,7 @@ class Engine(ABC):
                     return
                 finally:  # its children stop waiting (after a failure: and start nothing)
                     produced[model.key][index].set()
-                    if left[model.key] == 0 or failures or stopped.is_set():
+                    if len(copied[model.key]) == len(pieces[model.key]) or failures or stopped.is_set():
                         committed[model.key].set()
 
         def stop() -> None:
@@ -555,7 +550,7 @@ class Engine(ABC):
         finally:
             for bar in bars.values():  # those of tables never started, after a failure
                 bar.close()
-            torn = [places[key] for key, parts in pieces.items() if 0 < left[key] < len(parts)]
+            torn = [places[key] for key, parts in pieces.items() if 0 < len(copied[key]) < len(parts)]
             if torn:  # some parts committed, not all: empty the table again (this load created it empty)
                 self._run_script([exp.TruncateTable(expressions=torn).sql(self.dialect)])
         done.sort(key=lambda loaded: order[loaded.table])
